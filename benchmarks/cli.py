@@ -1,0 +1,5 @@
+"""wmplan command line."""
+
+
+def main(argv=None) -> int:
+    return 0
