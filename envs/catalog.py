@@ -16,7 +16,7 @@ def format_task_table() -> str:
         obs = f"pixels HxWx3, state [{t.state_dim}]" + (", goal" if t.kind == "goal" else "")
         rows.append((t.id, t.kind, obs, str(t.action_dim), t.success))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
