@@ -44,6 +44,125 @@ def _cmd_envs_show(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- demo ----------------------------------------------------------------------
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="the main job of `make demo`")
+    p.add_argument("--out", default="runs/demo", help="output directory")
+    p.add_argument("--episodes", type=int, default=10)
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from wmplan.envs import GOAL_TASKS
+    from wmplan.envs.catalog import format_task_table, random_episodes, show_task
+
+    print(format_task_table(), end="\n\n")
+    print(f"{'task':<20} {'random success':>15} {'frames/s':>9}  contact sheet")
+    for task_id in GOAL_TASKS:
+        sheet, _ = show_task(task_id, args.out)
+        r = random_episodes(task_id, episodes=args.episodes)
+        rate = f"{r['success_rate']:.0%} ({int(r['success_rate'] * r['episodes'])}/{r['episodes']})"
+        print(f"{task_id.split('/')[-1]:<20} {rate:>15} {r['fps']:>9.0f}  {sheet}")
+    return 0
+
+
+# --- data ----------------------------------------------------------------------
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser(
+        "collect",
+        help="collect episodes of a task into an HDF5 dataset (multi-process, resumable)",
+        description="Collect episodes into an HDF5 dataset (schema: docs/dataset.md). "
+        "Episode i is seeded from (seed, i): the dataset does not depend on --workers. "
+        "A killed run, rerun with the same options, resumes where it stopped.",
+    )
+    c.add_argument("--task", required=True, help="task id, e.g. wmplan/Reacher-v0")
+    c.add_argument("--policy", default="expert", choices=["random", "ou", "colored", "expert"])
+    c.add_argument("--episodes", type=int, default=1000)
+    c.add_argument("--steps", type=int, default=100, help="env steps (actions) per episode")
+    c.add_argument("--workers", type=int, default=2, help="worker processes")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--out", required=True, help="output .h5 file")
+    c.add_argument("--image-size", type=int, default=64)
+    c.add_argument("--action-repeat", type=int, default=1)
+    c.add_argument("--noise", type=float, default=0.1, help="expert: Gaussian action noise std")
+    c.add_argument("--mix", type=float, default=0.5,
+                   help="expert: fraction of steps played by colored noise instead")
+    c.add_argument("--beta", type=float, default=1.0, help="colored noise exponent (1/f^beta)")
+    c.add_argument("--scale", type=float, default=0.6, help="ou/colored noise std")
+    c.add_argument("--shard-episodes", type=int, default=10, help="episodes per resumable shard")
+    c.add_argument("--compression", default="lzf", help="lzf, gzip-1..gzip-9 or none")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=_cmd_collect)
+
+    p = sub.add_parser("data", help="inspect and merge episode datasets")
+    data_sub = p.add_subparsers(dest="data_cmd", required=True)
+    ins = data_sub.add_parser("inspect", help="summarise a dataset (and check every chunk)")
+    ins.add_argument("path")
+    ins.add_argument("--video", metavar="DIR", help="write a few episodes as GIFs to DIR")
+    ins.add_argument("--video-episodes", type=int, default=4)
+    ins.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ins.set_defaults(func=_cmd_data_inspect)
+    mrg = data_sub.add_parser("merge", help="concatenate compatible datasets into OUT")
+    mrg.add_argument("out")
+    mrg.add_argument("inputs", nargs="+")
+    mrg.set_defaults(func=_cmd_data_merge)
+
+
+def _cmd_collect(args: argparse.Namespace) -> int:
+    import time
+
+    from wmplan.envs.policies import PolicyConfig
+    from wmplan.worldmodel.collect import CollectConfig, collect
+    from wmplan.worldmodel.dataset import inspect
+
+    policy = PolicyConfig(
+        name=args.policy, noise=args.noise, mix=args.mix, beta=args.beta, scale=args.scale
+    )
+    config = CollectConfig(
+        task_id=args.task,
+        episodes=args.episodes,
+        steps=args.steps,
+        seed=args.seed,
+        image_size=args.image_size,
+        action_repeat=args.action_repeat,
+        policy=policy,
+        shard_episodes=args.shard_episodes,
+        compression=args.compression,
+    )
+    start = time.perf_counter()
+    out = collect(config, args.out, workers=args.workers, progress=not args.quiet)
+    elapsed = time.perf_counter() - start
+    summary = inspect(out, verify=False)
+    print(
+        f"{out}: {summary['episodes']} episodes, {summary['frames']} frames, "
+        f"{summary['size_bytes'] / 1e6:.1f} MB in {elapsed:.1f} s "
+        f"({summary['frames'] / elapsed:.0f} frames/s)"
+    )
+    return 0
+
+
+def _cmd_data_inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from wmplan.worldmodel.dataset import format_summary, inspect, write_videos
+
+    summary = inspect(args.path)
+    print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
+    if args.video:
+        for path in write_videos(args.path, args.video, episodes=args.video_episodes):
+            print(path)
+    return 0
+
+
+def _cmd_data_merge(args: argparse.Namespace) -> int:
+    from wmplan.worldmodel.dataset import inspect, merge
+
+    out = merge(args.out, args.inputs)
+    summary = inspect(out, verify=False)
+    print(f"{out}: {summary['episodes']} episodes from {len(args.inputs)} datasets")
+    return 0
+
+
 # --- end of area functions ---------------------------------------------------
 
 
@@ -58,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_AREAS = [_add_envs]
+_AREAS = [_add_envs, _add_demo, _add_data]
 
 
 def main(argv: list[str] | None = None) -> int:

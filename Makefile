@@ -1,0 +1,50 @@
+# wmplan: two commands for a fresh machine.
+#   make demo   set up (system GL libraries, .venv, package) and run the main job
+#   make test   set up and run the default test suite (slow tests excluded)
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.wmplan-installed
+# Torch first and pinned: here 2.13.0 resolves to a local CPU wheel; an unpinned
+# torch would pull the CUDA build (GBs). Users with CUDA bring their own torch.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: demo test test-all lint setup system-deps compare-venv perf clean
+
+demo: setup
+	$(VENV)/bin/wmplan demo
+
+test: setup
+	$(PY) -m pytest -q
+
+test-all: setup
+	$(PY) -m pytest -q -m "slow or not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+setup: system-deps $(STAMP)
+
+# Headless OpenGL: EGL (Mesa) preferred, OSMesa as fallback. Installed with apt-get
+# when missing and we are root; otherwise say what to install.
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip>=23" "setuptools>=68" wheel
+	$(PIP) install -q "$(TORCH_SPEC)"
+	$(PIP) install -q -e ".[dev]"
+	@touch $(STAMP)
+
+# Side venv for benchmarks/perf/planner.py's comparison with stable-worldmodel.
+compare-venv:
+	bash benchmarks/perf/compare_venv.sh
+
+perf: setup
+	$(PY) benchmarks/perf/render.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,22 @@
+"""Shared fixtures. Tests run headless on CPU; nothing here needs a network or a GPU."""
+
+from __future__ import annotations
+
+import pytest
+
+import wmplan.envs  # noqa: F401  (registers the tasks, picks the GL backend)
+
+
+@pytest.fixture
+def make_env():
+    """Factory that builds wmplan tasks and closes them after the test."""
+    built = []
+
+    def _make(task_id: str, **kwargs):
+        env = wmplan.envs.make(task_id, **kwargs)
+        built.append(env)
+        return env
+
+    yield _make
+    for env in built:
+        env.close()
