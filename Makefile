@@ -10,6 +10,10 @@ STAMP := $(VENV)/.wmplan-installed
 # Torch first and pinned: here 2.13.0 resolves to a local CPU wheel; an unpinned
 # torch would pull the CUDA build (GBs). Users with CUDA bring their own torch.
 TORCH_SPEC ?= torch==2.13.0
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# Some machines' pip configs list local indexes that do not exist; hide that noise.
+QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 .PHONY: demo test test-all lint setup system-deps compare-venv perf clean
 
@@ -34,9 +38,10 @@ system-deps:
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade "pip>=23" "setuptools>=68" wheel
-	$(PIP) install -q "$(TORCH_SPEC)"
-	$(PIP) install -q -e ".[dev]"
+	@echo "installing into $(VENV) (first time: a few minutes)"
+	$(PIP) install -q --upgrade "pip>=23" "setuptools>=68" wheel $(QUIET)
+	$(PIP) install -q "$(TORCH_SPEC)" $(QUIET)
+	$(PIP) install -q -e ".[dev]" $(QUIET)
 	@touch $(STAMP)
 
 # Side venv for benchmarks/perf/planner.py's comparison with stable-worldmodel.
