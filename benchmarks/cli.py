@@ -90,7 +90,7 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--beta", type=float, default=1.0, help="colored noise exponent (1/f^beta)")
     c.add_argument("--scale", type=float, default=0.6, help="ou/colored noise std")
     c.add_argument("--shard-episodes", type=int, default=10, help="episodes per resumable shard")
-    c.add_argument("--compression", default="lzf", help="lzf, gzip-1..gzip-9 or none")
+    c.add_argument("--compression", default="gzip-6", help="gzip-1..gzip-9, lzf or none")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=_cmd_collect)
 
