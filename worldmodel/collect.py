@@ -301,21 +301,26 @@ def _mismatch(a: dict, b: dict) -> str:
     return "; ".join(diffs)
 
 
+def _is_complete_shard(path: Path, episodes: int) -> bool:
+    try:
+        with Dataset(path) as d:
+            return d.num_episodes == episodes
+    except DatasetError:
+        return False  # damaged (e.g. by a power loss after the rename): redo it
+
+
 def _complete_shards(parts: Path, config: CollectConfig) -> set[int]:
+    """Shards already in ``parts``; removes temporaries and damaged shards."""
     done = set()
     for shard in range(config.num_shards):
         path = shard_path(parts, shard)
         remove_stale_temporaries(path)
         if not path.exists():
             continue
-        try:
-            with Dataset(path) as d:
-                if d.num_episodes == len(config.shard_range(shard)):
-                    done.add(shard)
-                    continue
-        except DatasetError:
-            pass
-        path.unlink()  # a damaged shard (e.g. power loss) is simply redone
+        if _is_complete_shard(path, len(config.shard_range(shard))):
+            done.add(shard)
+        else:
+            path.unlink()
     return done
 
 

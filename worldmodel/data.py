@@ -299,11 +299,6 @@ class EpisodeWindows:
         batch = self.sample_batch(batch_size)
         return batch.frames, batch.actions
 
-    def __iter__(self) -> Iterator[Batch]:
-        """Endless training batches of 64 (use ``sample_batch`` for other sizes)."""
-        while True:
-            yield self.sample_batch(64)
-
     # --- worker processes (disk mode) -----------------------------------------------------
     def _prefetched(self, batch_size: int) -> np.ndarray:
         """Pixels of the batch at ``position``, read ahead by worker processes."""
