@@ -163,6 +163,64 @@ def _cmd_data_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- bench -----------------------------------------------------------------------
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser(
+        "bench",
+        help="run a benchmark suite into a results database (resumable)",
+        description="Run tasks x agents x seeds x episodes under the goal protocol. Results "
+        "go to RUN_DIR/results.sqlite, one row per episode; rerunning the same command "
+        "skips finished episodes, so a killed run resumes where it stopped.",
+    )
+    b.add_argument(
+        "--suite", default="quick", help="built-in suite (quick, standard) or a .yaml file"
+    )
+    b.add_argument("--out", help="run directory (default: runs/<suite run_name>)")
+    b.add_argument("--workers", type=int, help="worker processes (default: CPU cores)")
+    b.add_argument("--backend", default="local", choices=["local", "ray"])
+    b.add_argument("--address", help="Ray cluster address (default: start Ray locally)")
+    b.add_argument(
+        "--sweep",
+        nargs="+",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="e.g. planner.num_samples=64,128,300 planner.iterations=5,10,30",
+    )
+    b.add_argument("--tasks", help="comma-separated task ids (default: the suite's)")
+    b.add_argument("--agents", help="comma-separated agent names (default: the suite's)")
+    b.add_argument("--seeds", help="comma-separated seeds (default: the suite's)")
+    b.add_argument("--episodes", type=int, help="episodes per task, agent and seed")
+    b.add_argument(
+        "--wandb",
+        nargs="?",
+        const="offline",
+        choices=["offline", "online"],
+        help="also log to wandb (offline unless 'online')",
+    )
+    b.add_argument("--wandb-project", default="wmplan")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.add_argument("--report", action="store_true", help="write the report when done")
+    b.set_defaults(func=_cmd_bench)
+
+    r = sub.add_parser("report", help="Markdown report with plots and videos of a run")
+    r.add_argument("run_dir")
+    r.add_argument("--out", help="output directory (default: RUN_DIR/report)")
+    r.set_defaults(func=_cmd_report)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from wmplan.benchmarks.bench import bench
+
+    return bench(args)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from wmplan.benchmarks.report import write_report
+
+    print(write_report(args.run_dir, args.out))
+    return 0
+
+
 # --- end of area functions ---------------------------------------------------
 
 
@@ -177,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_AREAS = [_add_envs, _add_demo, _add_data]
+_AREAS = [_add_envs, _add_demo, _add_data, _add_bench]
 
 
 def main(argv: list[str] | None = None) -> int:

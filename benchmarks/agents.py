@@ -1,0 +1,187 @@
+"""Agent factory: an ``AgentSpec`` (kind + planner/model settings) -> an ``Agent``.
+
+Agent code lives in ``wmplan.agents``; it is imported lazily here, so a suite can
+name an agent whose code or checkpoint is missing and get a clear message
+(``availability``) instead of an ImportError deep inside a worker.
+
+| kind   | what                                            | needs              |
+| ------ | ----------------------------------------------- | ------------------ |
+| random | uniform random actions                          | -                  |
+| oracle | MPC with the true simulator as the model        | planner            |
+| wm     | MPC with a learned world model (latent goal)    | planner, checkpoint|
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from wmplan.agents.base import Agent, RandomAgent
+
+
+@dataclass(frozen=True)
+class AgentKind:
+    """What an agent kind needs: a planner, a checkpoint, privileged env access."""
+
+    module: str
+    needs_planner: bool = False
+    needs_checkpoint: bool = False
+    privileged: bool = False
+    help: str = ""
+
+
+AGENT_KINDS: dict[str, AgentKind] = {
+    "random": AgentKind("wmplan.agents.base", help="uniform random actions"),
+    "oracle": AgentKind(
+        "wmplan.agents.oracle",
+        needs_planner=True,
+        privileged=True,
+        help="MPC with the true MuJoCo simulator as the model (upper bound)",
+    ),
+    "wm": AgentKind(
+        "wmplan.agents.wm",
+        needs_planner=True,
+        needs_checkpoint=True,
+        help="MPC with a learned world model and a latent goal cost",
+    ),
+}
+
+
+class AgentUnavailable(RuntimeError):
+    """An agent's code or model is not available here; the message says what to do."""
+
+
+def _module_available(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def resolve_checkpoint(path: str | Path) -> Path | None:
+    """The checkpoint directory ``path`` names (a run dir with ``checkpoints/latest``
+    or a checkpoint dir), or None if there is none."""
+    p = Path(path)
+    if not p.exists():
+        return None
+    try:
+        from wmplan.worldmodel.checkpoint import resolve
+    except ImportError:
+        return p
+    try:
+        return Path(resolve(p))
+    except (ValueError, FileNotFoundError):
+        return None
+
+
+def availability(spec: Any, task_id: str) -> str | None:
+    """None if ``spec`` (an ``AgentSpec``) can run on ``task_id`` here, else why not."""
+    kind = AGENT_KINDS[spec.kind]
+    if not _module_available(kind.module):
+        return f"agent {spec.name!r}: {kind.module} is not available in this install"
+    if kind.needs_checkpoint:
+        path = spec.checkpoint_for(task_id)
+        if resolve_checkpoint(path) is None:
+            return (
+                f"agent {spec.name!r}: no checkpoint at {path} for {task_id} "
+                f"(train one with `wmplan train --task {task_id} --out {path} ...`)"
+            )
+    return None
+
+
+def fingerprint(spec: Any, task_id: str) -> dict[str, str]:
+    """What identifies the model an agent loads (sha256 of its weights), so that a
+    retrained checkpoint at the same path is not mistaken for finished work."""
+    if not AGENT_KINDS[spec.kind].needs_checkpoint:
+        return {}
+    ckpt = resolve_checkpoint(spec.checkpoint_for(task_id))
+    if ckpt is None:
+        return {}
+    files = (
+        [ckpt]
+        if ckpt.is_file()
+        else sorted(ckpt.glob("*.safetensors")) + sorted(ckpt.glob("*.json"))
+    )
+    digest = hashlib.sha256()
+    for f in files:
+        if f.name.startswith("trainer"):
+            continue  # optimizer state does not change the agent
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return {"checkpoint_sha256": digest.hexdigest()[:16]}
+
+
+def is_privileged(spec: Any) -> bool:
+    """True if the agent gets the unwrapped env at reset (oracle MPC)."""
+    return AGENT_KINDS[spec.kind].privileged
+
+
+def build_agent(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
+    """A fresh agent for one episode: ``spec`` (``AgentSpec``) on ``task_id``;
+    ``env`` is the (wrapped) gymnasium env, ``seed`` the agent's own seed."""
+    reason = availability(spec, task_id)
+    if reason is not None:
+        raise AgentUnavailable(reason)
+    builder = _BUILDERS[spec.kind]
+    return builder(spec, task_id, env, seed)
+
+
+def _build_random(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
+    space = env.action_space
+    return RandomAgent(
+        int(np.prod(space.shape)),
+        seed=seed,
+        low=float(space.low.min()),
+        high=float(space.high.max()),
+    )
+
+
+def _call(factory: Any, **kwargs: Any) -> Agent:
+    """Call an agent module's constructor, turning a bad setting into a ValueError
+    that names the agent's settings."""
+    try:
+        return factory(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"{factory.__qualname__}: bad settings {sorted(kwargs)}: {exc}") from exc
+
+
+def _planner_config(spec: Any) -> Any:
+    """The planner's config object for ``spec.planner`` (name + options), built by
+    ``wmplan.planners.make_config`` which validates the options."""
+    planners = importlib.import_module("wmplan.planners")
+    make_config = getattr(planners, "make_config", None)
+    if make_config is None:
+        raise AgentUnavailable("wmplan.planners has no make_config(name, **options) yet")
+    return make_config(spec.planner.name, **spec.planner.settings)
+
+
+def _build_oracle(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
+    module = importlib.import_module("wmplan.agents.oracle")
+    return _call(
+        module.OracleMPCAgent,
+        planner=spec.planner.name,
+        planner_config=_planner_config(spec),
+        seed=seed,
+        **dict(spec.options),
+    )
+
+
+def _build_wm(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
+    module = importlib.import_module("wmplan.agents.wm")
+    return _call(
+        module.load_agent,
+        checkpoint=spec.checkpoint_for(task_id),
+        planner=spec.planner.name,
+        planner_config=_planner_config(spec),
+        seed=seed,
+        **dict(spec.options),
+    )
+
+
+_BUILDERS = {"random": _build_random, "oracle": _build_oracle, "wm": _build_wm}

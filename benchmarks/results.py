@@ -1,0 +1,135 @@
+"""Results database: one SQLite row per finished episode.
+
+The primary key (config_hash, task, agent, seed, episode) makes duplicates
+impossible and lets a rerun skip finished episodes. The file is in WAL mode and
+each row is committed on its own, so a run killed at any moment loses only the
+episodes in flight. Only the runner's parent process writes; readers (reports)
+may open the file at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+DB_NAME = "results.sqlite"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS episodes (
+    config_hash TEXT NOT NULL,
+    task TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    episode INTEGER NOT NULL,
+    success INTEGER NOT NULL,
+    success_step INTEGER,
+    final_distance REAL,
+    return REAL NOT NULL,
+    steps INTEGER NOT NULL,
+    plan_time_per_step REAL NOT NULL,
+    wall_clock REAL NOT NULL,
+    code_version TEXT NOT NULL,
+    suite TEXT NOT NULL,
+    agent_config TEXT NOT NULL,
+    plan_info TEXT,
+    video TEXT,
+    finished_at REAL NOT NULL,
+    PRIMARY KEY (config_hash, task, agent, seed, episode)
+);
+"""
+
+COLUMNS = (
+    "config_hash", "task", "agent", "seed", "episode", "success", "success_step",
+    "final_distance", "return", "steps", "plan_time_per_step", "wall_clock",
+    "code_version", "suite", "agent_config", "plan_info", "video", "finished_at",
+)  # fmt: skip
+KEY = ("config_hash", "task", "agent", "seed", "episode")
+# Columns that depend only on the seeds and the code (not on timing): equal across
+# reruns, worker counts and backends.
+DETERMINISTIC = (
+    "config_hash", "task", "agent", "seed", "episode", "success", "success_step",
+    "final_distance", "return", "steps",
+)  # fmt: skip
+
+
+class ResultsDB:
+    """The results of a run directory (``RUN_DIR/results.sqlite``)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, timeout=30.0)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: survives process kills
+        self._conn.executescript(SCHEMA)
+        self._conn.commit()
+
+    @classmethod
+    def in_run_dir(cls, run_dir: str | Path) -> ResultsDB:
+        return cls(Path(run_dir) / DB_NAME)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ResultsDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def insert(self, row: dict[str, Any]) -> bool:
+        """Store one finished episode; False (and nothing written) if its key exists."""
+        values = dict(row)
+        values.setdefault("finished_at", time.time())
+        values.setdefault("video", None)
+        values["success"] = int(bool(values["success"]))
+        if isinstance(values.get("plan_info"), dict | list):
+            values["plan_info"] = json.dumps(values["plan_info"])
+        missing = [
+            c
+            for c in COLUMNS
+            if c not in values and c not in ("plan_info", "success_step", "final_distance")
+        ]
+        if missing:
+            raise ValueError(f"result row is missing {missing}")
+        cur = self._conn.execute(
+            f"INSERT OR IGNORE INTO episodes ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in COLUMNS)})",
+            [values.get(c) for c in COLUMNS],
+        )
+        self._conn.commit()
+        return cur.rowcount == 1
+
+    def keys(self) -> set[tuple]:
+        """Keys (config_hash, task, agent, seed, episode) of finished episodes."""
+        return set(self._conn.execute(f"SELECT {', '.join(KEY)} FROM episodes"))
+
+    def count(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM episodes").fetchone()[0]
+
+    def rows(self, where: str = "", params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        """All rows as dicts (``plan_info`` decoded), ordered by key."""
+        sql = (
+            f"SELECT {', '.join(COLUMNS)} FROM episodes {where} ORDER BY task, agent, seed, episode"
+        )
+        out = []
+        for values in self._conn.execute(sql, tuple(params)):
+            row = dict(zip(COLUMNS, values, strict=True))
+            row["success"] = bool(row["success"])
+            if row["plan_info"]:
+                row["plan_info"] = json.loads(row["plan_info"])
+            out.append(row)
+        return out
+
+
+def load_rows(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Rows of ``RUN_DIR/results.sqlite`` (FileNotFoundError if there is none)."""
+    path = Path(run_dir) / DB_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"no results database at {path}; run `wmplan bench` first")
+    with ResultsDB(path) as db:
+        return db.rows()

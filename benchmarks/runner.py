@@ -1,0 +1,358 @@
+"""Run a suite: plan jobs, execute them on local processes or Ray, store each
+finished episode as it arrives.
+
+    run_suite(load_suite("quick"), "runs/quick")            # workers = cores
+    run_suite(suite, run_dir, backend="ray", address="auto")
+
+Jobs are (task, agent, seed, episode range) over the episodes not yet in
+``RUN_DIR/results.sqlite``, so rerunning a suite does no work twice. Workers stream
+one row per episode back to this process, which alone writes the database (one
+commit per row): a run killed at any moment loses only the episodes in flight.
+Local workers are started with 'spawn' (never fork: GL contexts and threads do
+not survive a fork); a worker whose parent died exits after its current episode.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wmplan.benchmarks.episode import Job
+from wmplan.benchmarks.results import ResultsDB
+from wmplan.benchmarks.runlog import RunLog
+from wmplan.benchmarks.suite import SuiteConfig, config_hash, dump_suite, short_task
+
+BACKENDS = ("local", "ray")
+VIDEOS_DIR = "videos"
+
+
+@dataclass
+class RunSummary:
+    """What a ``run_suite`` call did."""
+
+    run_dir: Path
+    episodes_run: int = 0
+    episodes_skipped: int = 0  # already in the database
+    jobs: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # agents skipped as unavailable
+
+    @property
+    def episodes_per_second(self) -> float:
+        return self.episodes_run / self.seconds if self.seconds > 0 else 0.0
+
+
+def code_version() -> str:
+    """``wmplan <version> (git <sha>[-dirty])``, or the version alone outside git."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        v = version("wmplan")
+    except PackageNotFoundError:
+        v = "unknown"
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=10", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return f"wmplan {v}"
+    return f"wmplan {v} (git {sha}{'-dirty' if dirty else ''})"
+
+
+def plan_jobs(
+    suite: SuiteConfig, done: set[tuple], version: str | None = None
+) -> tuple[list[Job], list[str], int]:
+    """Jobs for the episodes of ``suite`` whose keys are not in ``done``.
+
+    Returns (jobs, notes, skipped): notes say which agents were left out as
+    unavailable (with ``suite.skip_missing``; otherwise that raises ValueError);
+    skipped counts episodes already finished."""
+    from wmplan.benchmarks.agents import availability, fingerprint
+
+    version = version or code_version()
+    jobs: list[Job] = []
+    notes: list[str] = []
+    skipped = 0
+    for task in suite.tasks:
+        for agent in suite.agents:
+            reason = availability(agent, task)
+            if reason is not None:
+                if not suite.skip_missing:
+                    raise ValueError(f"{reason} (set skip_missing: true in the suite to skip it)")
+                notes.append(f"skipped {agent.name} on {task}: {reason}")
+                continue
+            chash = config_hash(agent, suite.protocol, fingerprint(agent, task))
+            for seed in suite.seeds:
+                todo = [
+                    e
+                    for e in range(suite.episodes)
+                    if (chash, task, agent.name, seed, e) not in done
+                ]
+                skipped += suite.episodes - len(todo)
+                record = tuple(range(suite.record_episodes)) if seed == suite.seeds[0] else ()
+                for i in range(0, len(todo), suite.episodes_per_job):
+                    chunk = tuple(todo[i : i + suite.episodes_per_job])
+                    jobs.append(
+                        Job(
+                            task=task,
+                            agent=agent,
+                            seed=seed,
+                            episodes=chunk,
+                            protocol=suite.protocol,
+                            config_hash=chash,
+                            code_version=version,
+                            suite=suite.name,
+                            record=tuple(e for e in chunk if e in record),
+                        )
+                    )
+    # Interleave tasks and agents so that early progress (and the ETA) is representative.
+    jobs.sort(key=lambda j: (j.episodes[0], j.seed))
+    return jobs, notes, skipped
+
+
+def run_suite(
+    suite: SuiteConfig,
+    run_dir: str | Path,
+    *,
+    workers: int | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    progress: bool = True,
+    wandb_mode: str | None = None,
+    wandb_project: str = "wmplan",
+    echo: Callable[[str], None] = print,
+) -> RunSummary:
+    """Run the unfinished episodes of ``suite`` into ``run_dir``; see module doc."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "suites").mkdir(exist_ok=True)
+    (run_dir / "suites" / f"{suite.name}.yaml").write_text(dump_suite(suite))
+    summary = RunSummary(run_dir)
+    db = ResultsDB.in_run_dir(run_dir)
+    log = RunLog(run_dir, wandb_mode, wandb_project, config=suite.to_dict(), name=suite.name)
+    try:
+        jobs, notes, skipped = plan_jobs(suite, db.keys())
+        summary.notes, summary.episodes_skipped, summary.jobs = notes, skipped, len(jobs)
+        for note in notes:
+            echo(f"note: {note}")
+            log.event("skip", note=note)
+        total = sum(len(j.episodes) for j in jobs)
+        workers = max(1, min(workers, len(jobs)))
+        log.event(
+            "start", suite=suite.name, backend=backend, workers=workers, jobs=len(jobs),
+            episodes=total, already_done=skipped, code_version=jobs[0].code_version if jobs else None,
+        )  # fmt: skip
+        if skipped:
+            echo(f"{skipped} episodes already in {db.path}; running the {total} left")
+        if not jobs:
+            return summary
+        start = time.perf_counter()
+        bar = _progress_bar(total, progress, suite.name)
+        try:
+            rows = (
+                _run_local(jobs, workers)
+                if backend == "local"
+                else _run_ray(jobs, workers, address)
+            )
+            for row in rows:
+                _store(row, run_dir, db, log)
+                summary.episodes_run += 1
+                bar.update(1)
+        finally:
+            bar.close()
+        summary.seconds = time.perf_counter() - start
+        log.event("end", episodes=summary.episodes_run, seconds=round(summary.seconds, 3))
+        return summary
+    finally:
+        log.close()
+        db.close()
+
+
+def _progress_bar(total: int, enabled: bool, name: str):
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, unit="ep", desc=name, disable=not enabled, file=sys.stderr, smoothing=0.1
+    )
+
+
+def _store(row: dict[str, Any], run_dir: Path, db: ResultsDB, log: RunLog) -> None:
+    """Write a row's GIF (if any) then the row itself: the video exists before its row."""
+    gif = row.pop("gif", None)
+    if gif is not None:
+        name = f"{short_task(row['task'])}__{_safe(row['agent'])}__s{row['seed']}_e{row['episode']}.gif"
+        rel = Path(VIDEOS_DIR) / name
+        (run_dir / VIDEOS_DIR).mkdir(exist_ok=True)
+        tmp = run_dir / VIDEOS_DIR / f".{name}.tmp"
+        tmp.write_bytes(gif)
+        os.replace(tmp, run_dir / rel)
+        row["video"] = rel.as_posix()
+    if db.insert(row):
+        log.episode(row)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.=," else "_" for c in name)
+
+
+# --- local processes -------------------------------------------------------------
+def _limit_threads(threads: int) -> None:
+    """One worker per core: keep BLAS/torch from oversubscribing the machine."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
+def _worker_main(jobs: Any, out: Any, threads: int, parent: int) -> None:
+    """Local worker: take jobs until a None sentinel; stream rows back."""
+    _limit_threads(threads)
+    from wmplan.benchmarks.episode import close_envs, run_job
+
+    try:
+        while True:
+            try:
+                job = jobs.get(timeout=1.0)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    return  # the runner died: stop instead of working for nobody
+                continue
+            if job is None:
+                return
+            out.put(("start", job.id, os.getpid()))
+            try:
+                for row in run_job(job):
+                    out.put(("row", row, None))
+                    if os.getppid() != parent:
+                        return
+            except BaseException:
+                out.put(("error", job.id, traceback.format_exc()))
+                return
+            out.put(("done", job.id, None))
+    finally:
+        close_envs()
+
+
+def _run_local(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    job_q, out_q = ctx.Queue(), ctx.Queue()
+    for job in jobs:
+        job_q.put(job)
+    for _ in range(workers):
+        job_q.put(None)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    procs = [
+        ctx.Process(target=_worker_main, args=(job_q, out_q, threads, os.getpid()), daemon=True)
+        for _ in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    in_flight: dict[int, str] = {}  # worker pid -> job id
+    remaining, quiet = len(jobs), 0
+    try:
+        while remaining:
+            try:
+                kind, payload, extra = out_q.get(timeout=1.0)
+            except queue.Empty:
+                quiet += 1
+                dead = [
+                    p for p in procs if not p.is_alive() and (p.exitcode != 0 or p.pid in in_flight)
+                ]
+                # A worker's last messages are flushed before it exits; give them a
+                # moment to arrive before calling it dead.
+                if dead and quiet >= 3:
+                    p = dead[0]
+                    raise RuntimeError(
+                        f"benchmark worker {p.pid} died (exit code {p.exitcode}) while running "
+                        f"{in_flight.get(p.pid, 'no job')}"
+                    ) from None
+                if not any(p.is_alive() for p in procs) and quiet >= 3:
+                    raise RuntimeError(
+                        f"all workers exited with {remaining} jobs unfinished"
+                    ) from None
+                continue
+            quiet = 0
+            if kind == "start":
+                in_flight[extra] = payload
+            elif kind == "row":
+                yield payload
+            elif kind == "done":
+                remaining -= 1
+                in_flight = {pid: j for pid, j in in_flight.items() if j != payload}
+            else:
+                raise RuntimeError(f"benchmark job {payload} failed:\n{extra}")
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=10)
+        job_q.cancel_join_thread()
+        out_q.cancel_join_thread()
+
+
+# --- Ray --------------------------------------------------------------------------
+def _ray_job(job: Job):
+    """Ray task body: the same generator as a local worker runs."""
+    from wmplan.benchmarks.episode import run_job
+
+    yield from run_job(job)
+
+
+def _run_ray(jobs: list[Job], workers: int, address: str | None) -> Iterator[dict[str, Any]]:
+    try:
+        import ray
+    except ImportError:
+        raise ValueError(
+            "--backend ray needs the optional dependency: pip install 'wmplan[ray]'"
+        ) from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        env_vars = {k: os.environ[k] for k in ("MUJOCO_GL", "PYOPENGL_PLATFORM") if k in os.environ}
+        env_vars.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "runtime_env": {"env_vars": env_vars},
+        }
+        if address:
+            kwargs["address"] = address
+        else:
+            kwargs["num_cpus"] = workers
+        ray.init(**kwargs)
+    try:
+        remote = ray.remote(num_cpus=1)(_ray_job)
+        pending = [remote.options(num_returns="streaming").remote(j) for j in jobs]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            gen = ready[0]
+            try:
+                ref = next(gen)
+            except StopIteration:
+                continue
+            yield ray.get(ref)
+            pending.append(gen)
+    finally:
+        if started_here:
+            ray.shutdown()
