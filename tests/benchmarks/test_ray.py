@@ -1,0 +1,29 @@
+"""The Ray backend (local Ray) stores the same rows as local processes."""
+
+from __future__ import annotations
+
+import pytest
+from wmplan.benchmarks.results import DETERMINISTIC, load_rows
+from wmplan.benchmarks.runner import run_suite
+from wmplan.benchmarks.suite import load_suite
+
+pytest.importorskip("ray")
+
+
+@pytest.mark.slow
+def test_ray_and_local_backends_store_identical_rows(tmp_path, tiny_suite_file):
+    suite = load_suite(tiny_suite_file(episodes=4, budget=8))
+    local = run_suite(suite, tmp_path / "local", workers=2, progress=False, echo=lambda s: None)
+    ray_run = run_suite(
+        suite, tmp_path / "ray", workers=2, backend="ray", progress=False, echo=lambda s: None
+    )
+    assert local.episodes_run == ray_run.episodes_run == 4
+
+    def det(run):
+        return sorted(tuple(r[c] for c in DETERMINISTIC) for r in load_rows(tmp_path / run))
+
+    assert det("local") == det("ray")
+    (video,) = [r["video"] for r in load_rows(tmp_path / "ray") if r["video"]]
+    assert (tmp_path / "ray" / video).stat().st_size > 0
+    again = run_suite(suite, tmp_path / "ray", backend="ray", progress=False, echo=lambda s: None)
+    assert again.episodes_run == 0
