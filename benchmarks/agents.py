@@ -117,6 +117,25 @@ def fingerprint(spec: Any, task_id: str) -> dict[str, str]:
     return {"checkpoint_sha256": digest.hexdigest()[:16]}
 
 
+def check_settings(spec: Any) -> None:
+    """Raise ValueError (naming the agent) if its planner settings are invalid, so
+    that a typo fails before any worker starts. No-op while the planners package
+    has no ``make_config``."""
+    if spec.planner is None:
+        return
+    try:
+        planners = importlib.import_module("wmplan.planners")
+    except ImportError:
+        return
+    make_config = getattr(planners, "make_config", None)
+    if make_config is None:
+        return
+    try:
+        make_config(spec.planner.name, **spec.planner.settings)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"agent {spec.name!r}: planner {spec.planner.name!r}: {exc}") from None
+
+
 def is_privileged(spec: Any) -> bool:
     """True if the agent gets the unwrapped env at reset (oracle MPC)."""
     return AGENT_KINDS[spec.kind].privileged

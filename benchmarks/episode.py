@@ -93,10 +93,13 @@ def run_episode(
 ) -> tuple[dict[str, Any], list[np.ndarray]]:
     """Run one episode; returns (metrics, frames). Frames (observation | goal,
     upscaled) are collected only if ``record``."""
+    import wmplan.envs
     from wmplan.envs.catalog import side_by_side, upscale
 
     start = time.perf_counter()
-    options = {"goal_offset": protocol.goal_offset}
+    task = wmplan.envs.TASKS.get(getattr(env.spec, "id", None) or "")
+    is_goal = task is None or task.kind == "goal"  # reward tasks take no reset options
+    options = {"goal_offset": protocol.goal_offset} if is_goal else None
     obs, info = env.reset(seed=env_seed, options=options)
     goal = None
     if "goal_pixels" in obs:

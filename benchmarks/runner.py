@@ -81,12 +81,14 @@ def plan_jobs(
     Returns (jobs, notes, skipped): notes say which agents were left out as
     unavailable (with ``suite.skip_missing``; otherwise that raises ValueError);
     skipped counts episodes already finished."""
-    from wmplan.benchmarks.agents import availability, fingerprint
+    from wmplan.benchmarks.agents import availability, check_settings, fingerprint
 
     version = version or code_version()
     jobs: list[Job] = []
     notes: list[str] = []
     skipped = 0
+    for agent in suite.agents:
+        check_settings(agent)
     for task in suite.tasks:
         for agent in suite.agents:
             reason = availability(agent, task)

@@ -124,3 +124,21 @@ def test_config_hash_covers_settings_not_the_label():
     assert config_hash(a, proto) == config_hash(b, proto)
     assert config_hash(a, proto) != config_hash(c, proto)
     assert config_hash(a, proto) != config_hash(a, ProtocolConfig(budget=40))
+
+
+def test_bench_command_line_overrides_and_sweeps():
+    from wmplan.benchmarks.bench import suite_from_args
+    from wmplan.benchmarks.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["bench", "--suite", "quick", "--tasks", "wmplan/Push-v0", "--agents", "random,oracle-cem",
+         "--seeds", "3,4", "--episodes", "2", "--sweep", "planner.iterations=5,10"]
+    )  # fmt: skip
+    suite = suite_from_args(args)
+    assert suite.tasks == ("wmplan/Push-v0",) and suite.seeds == (3, 4) and suite.episodes == 2
+    assert [a.name for a in suite.agents] == [
+        "random", "oracle-cem[iterations=5]", "oracle-cem[iterations=10]"
+    ]  # fmt: skip
+    bad = build_parser().parse_args(["bench", "--agents", "nobody"])
+    with pytest.raises(ValueError, match="unknown agent.*nobody"):
+        suite_from_args(bad)
