@@ -300,6 +300,25 @@ def _protocols(run_dir: Path) -> list[str]:
     return out
 
 
+def _skipped_notes(run_dir: Path, ran: set[tuple[str, str]]) -> list[str]:
+    """Notes of agents left out as unavailable (from the run's JSONL log), except
+    those that have run since: ``ran`` holds the (task, agent) pairs with rows."""
+    path = run_dir / "log.jsonl"
+    if not path.is_file():
+        return []
+    notes = []
+    for line in path.read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut by a kill
+        if event.get("event") == "skip":
+            m = re.match(r"skipped (\S+) on (\S+):", event["note"])
+            if m is None or (m.group(2), m.group(1)) not in ran:
+                notes.append(event["note"])
+    return list(dict.fromkeys(notes))
+
+
 def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: int = 0) -> Path:
     """Write the report of ``run_dir`` (default into ``RUN_DIR/report``); returns the
     path of ``report.md``."""
@@ -490,6 +509,10 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: in
         md += [_md_table(["task", "agent", "best", "worst"], vid_rows), ""]
     else:
         md += ["No episode was recorded (suite `record_episodes: 0`).", ""]
+
+    skipped = _skipped_notes(run_dir, {(r["task"], r["agent"]) for r in rows})
+    if skipped:
+        md += ["## Agents not run", ""] + [f"- {n}" for n in skipped] + [""]
 
     md += ["## Published numbers (not run here)", ""]
     md += [
