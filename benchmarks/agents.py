@@ -9,6 +9,13 @@ name an agent whose code or checkpoint is missing and get a clear message
 | random | uniform random actions                          | -                  |
 | oracle | MPC with the true simulator as the model        | planner            |
 | wm     | MPC with a learned world model (latent goal)    | planner, checkpoint|
+| python | any agent: ``options: {entry_point: "pkg.mod:make"}`` | (planner)    |
+
+A ``python`` agent is built by calling its entry point with ``env`` (the wrapped
+gymnasium env), ``seed``, ``task_id``, its other options and, if the spec has a
+planner, ``planner`` (name) and ``planner_options`` (dict); with option
+``privileged: true`` it also gets the unwrapped env at ``reset``. Baselines that
+the factory does not know yet plug in this way.
 """
 
 from __future__ import annotations
@@ -28,28 +35,31 @@ from wmplan.agents.base import Agent, RandomAgent
 class AgentKind:
     """What an agent kind needs: a planner, a checkpoint, privileged env access."""
 
-    module: str
+    modules: tuple[str, ...]
     needs_planner: bool = False
+    accepts_planner: bool = False
     needs_checkpoint: bool = False
     privileged: bool = False
     help: str = ""
 
 
 AGENT_KINDS: dict[str, AgentKind] = {
-    "random": AgentKind("wmplan.agents.base", help="uniform random actions"),
+    "random": AgentKind(("wmplan.agents.base",), help="uniform random actions"),
     "oracle": AgentKind(
-        "wmplan.agents.oracle",
+        ("wmplan.agents.oracle",),
         needs_planner=True,
         privileged=True,
         help="MPC with the true MuJoCo simulator as the model (upper bound)",
     ),
     "wm": AgentKind(
-        "wmplan.agents.wm",
+        ("wmplan.agents.wm", "wmplan.agents.mpc"),
         needs_planner=True,
         needs_checkpoint=True,
         help="MPC with a learned world model and a latent goal cost",
     ),
+    "python": AgentKind((), accepts_planner=True, help="an agent built by options.entry_point"),
 }
+ENTRY_POINT_RE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 
 
 class AgentUnavailable(RuntimeError):
@@ -82,8 +92,12 @@ def resolve_checkpoint(path: str | Path) -> Path | None:
 def availability(spec: Any, task_id: str) -> str | None:
     """None if ``spec`` (an ``AgentSpec``) can run on ``task_id`` here, else why not."""
     kind = AGENT_KINDS[spec.kind]
-    if not _module_available(kind.module):
-        return f"agent {spec.name!r}: {kind.module} is not available in this install"
+    modules = kind.modules
+    if spec.kind == "python":
+        modules = (dict(spec.options)["entry_point"].split(":")[0],)
+    for module in modules:
+        if not _module_available(module):
+            return f"agent {spec.name!r}: {module} is not available in this install"
     if kind.needs_checkpoint:
         path = spec.checkpoint_for(task_id)
         if resolve_checkpoint(path) is None:
@@ -138,6 +152,8 @@ def check_settings(spec: Any) -> None:
 
 def is_privileged(spec: Any) -> bool:
     """True if the agent gets the unwrapped env at reset (oracle MPC)."""
+    if spec.kind == "python":
+        return bool(dict(spec.options).get("privileged", False))
     return AGENT_KINDS[spec.kind].privileged
 
 
@@ -203,4 +219,21 @@ def _build_wm(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
     )
 
 
-_BUILDERS = {"random": _build_random, "oracle": _build_oracle, "wm": _build_wm}
+def _build_python(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
+    options = dict(spec.options)
+    module_name, attr = options.pop("entry_point").split(":")
+    options.pop("privileged", None)
+    factory = getattr(importlib.import_module(module_name), attr, None)
+    if factory is None:
+        raise AgentUnavailable(f"agent {spec.name!r}: {module_name} has no {attr!r}")
+    if spec.planner is not None:
+        options.update(planner=spec.planner.name, planner_options=spec.planner.settings)
+    return _call(factory, env=env, seed=seed, task_id=task_id, **options)
+
+
+_BUILDERS = {
+    "random": _build_random,
+    "oracle": _build_oracle,
+    "wm": _build_wm,
+    "python": _build_python,
+}

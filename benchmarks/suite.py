@@ -149,7 +149,7 @@ class AgentSpec:
     options: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        from wmplan.benchmarks.agents import AGENT_KINDS
+        from wmplan.benchmarks.agents import AGENT_KINDS, ENTRY_POINT_RE
 
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
             raise ConfigError(
@@ -165,13 +165,21 @@ class AgentSpec:
             raise ConfigError(
                 "planner", f"agent kind {self.kind!r} needs a planner, e.g. {{name: cem}}"
             )
-        if not kind.needs_planner and self.planner is not None:
+        if not (kind.needs_planner or kind.accepts_planner) and self.planner is not None:
             raise ConfigError("planner", f"agent kind {self.kind!r} takes no planner")
         if kind.needs_checkpoint and not self.checkpoint:
             raise ConfigError("checkpoint", f"agent kind {self.kind!r} needs a checkpoint path")
         if self.checkpoint is not None and not isinstance(self.checkpoint, str):
             raise ConfigError("checkpoint", f"must be a path string, got {self.checkpoint!r}")
         opts = dict(self.options)
+        if self.kind == "python":
+            entry = opts.get("entry_point")
+            if not isinstance(entry, str) or not re.match(ENTRY_POINT_RE, entry):
+                raise ConfigError(
+                    "options",
+                    "kind 'python' needs options.entry_point 'package.module:callable', "
+                    f"got {entry!r}",
+                )
         object.__setattr__(
             self, "options", tuple(sorted((k, _freeze(v, k)) for k, v in opts.items()))
         )

@@ -105,3 +105,34 @@ def test_unavailable_agents_are_skipped_with_a_note_or_fail(tmp_path):
     assert {j.agent.name for j in jobs} >= {"random"}
     with pytest.raises(ValueError, match="skip_missing"):
         plan_jobs(suite.replace(skip_missing=False), set(), version="test")
+
+
+def test_sweep_of_a_planning_agent_runs_end_to_end_with_plan_info(tmp_path):
+    from wmplan.benchmarks.report import write_report
+    from wmplan.benchmarks.suite import apply_sweep, parse_suite, parse_sweep
+
+    suite = parse_suite(
+        """
+name: sweep
+tasks: [wmplan/TwoRoom-v0]
+episodes: 2
+record_episodes: 1
+protocol: {goal_offset: 10, budget: 6}
+agents:
+  - {name: random, kind: random}
+  - name: stub
+    kind: python
+    planner: {name: random, num_samples: 8, iterations: 3}
+    options: {entry_point: "stub_agents:StubPlanner", privileged: true, replan: 3}
+""",
+        "sweep.yaml",
+    )
+    suite = apply_sweep(suite, parse_sweep(["planner.iterations=2,4"]))
+    summary = run_suite(suite, tmp_path / "run", workers=2, progress=False, echo=lambda s: None)
+    assert summary.episodes_run == 2 * 3
+    rows = {(r["agent"], r["episode"]): r for r in load_rows(tmp_path / "run")}
+    info = rows[("stub[iterations=4]", 0)]["plan_info"]
+    assert info["calls"] == 2 and len(info["best_cost"]) == 4  # 6 steps, replan every 3
+    assert rows[("random", 0)]["plan_info"] is None
+    md = write_report(tmp_path / "run").read_text()
+    assert "No agent recorded planner info" not in md and "`stub[iterations=2]`" in md

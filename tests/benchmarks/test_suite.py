@@ -60,7 +60,7 @@ def test_suite_round_trips_through_yaml():
         (GOOD.replace("episodes: 3", "epsiodes: 3"),
          ["bad.yaml:4:", "epsiodes", "unknown field", "valid:", "episodes"]),
         (GOOD.replace("kind: oracle", "kind: orcale"),
-         ["bad.yaml:12:", "agents[1].kind", "orcale", "valid: oracle, random, wm"]),
+         ["bad.yaml:12:", "agents[1].kind", "orcale", "valid: oracle, python, random, wm"]),
         (GOOD.replace("budget: 50", "budget: 0"),
          ["bad.yaml:7:", "protocol.budget", ">= 1", "got 0"]),
         (GOOD.replace("name: cem", "name: cme"),
