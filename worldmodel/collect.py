@@ -350,6 +350,20 @@ def _existing_output(out: Path, config: CollectConfig) -> bool:
     return True
 
 
+def _check_env(config: CollectConfig) -> None:
+    """Fail in this process, with one clear line, on an unknown task, bad env options
+    or a policy the task cannot play (no GL context is created here)."""
+    env = make_env(config)
+    try:
+        if config.policy.name == "expert" and not hasattr(env.unwrapped, "expert"):
+            raise ValueError(
+                f"policy 'expert' needs a task with a scripted expert; {config.task_id} has "
+                "none (use --policy random, ou or colored)"
+            )
+    finally:
+        env.close()
+
+
 def collect(
     config: CollectConfig, out: str | Path, workers: int = 1, progress: bool = True
 ) -> Path:
@@ -367,6 +381,7 @@ def collect(
         if progress:
             print(f"{out}: already complete ({config.episodes} episodes)", file=sys.stderr)
         return out
+    _check_env(config)
     out.parent.mkdir(parents=True, exist_ok=True)
     parts.mkdir(exist_ok=True)
     manifest = _load_manifest(parts)
