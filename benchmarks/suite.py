@@ -469,6 +469,8 @@ def _mapping(src: _Source, data: Any, path: tuple, valid: set[str]) -> dict[str,
 def parse_suite(text: str, filename: str = "<suite>") -> SuiteConfig:
     """Parse YAML suite text into a validated ``SuiteConfig``; errors are
     ``SuiteError`` naming ``filename``, the line, the field and the valid values."""
+    from wmplan.benchmarks.agents import check_settings
+
     src = _Source(text, filename)
     data = yaml.safe_load(text) if src.root is not None else None
     data = _mapping(src, data, (), _SUITE_KEYS)
@@ -511,6 +513,10 @@ def parse_suite(text: str, filename: str = "<suite>") -> SuiteConfig:
             agents.append(AgentSpec(**kwargs))
         except ConfigError as exc:
             raise src.error(("agents", i, exc.field), exc.message) from None
+        try:
+            check_settings(agents[-1])
+        except ValueError as exc:
+            raise src.error(("agents", i, "planner"), str(exc)) from None
     kwargs = {k: v for k, v in data.items() if k not in ("agents", "protocol")}
     if "protocol" in data:
         proto = _mapping(src, data["protocol"] or {}, ("protocol",), _PROTOCOL_KEYS)

@@ -78,6 +78,10 @@ def test_suite_round_trips_through_yaml():
         ("name: x\ntasks: [a\n", ["bad.yaml:", "not valid YAML"]),
         ("name: x\n", ["bad.yaml", "missing required field 'tasks'"]),
         (GOOD.replace("seeds: [0, 1]", "seeds: [0, -1]"), ["bad.yaml:3:", "seeds", ">= 0"]),
+        (GOOD.replace("num_samples: 64", "num_sample: 64"),
+         ["bad.yaml:13:", "agents[1].planner", "num_sample", "valid:", "num_samples"]),
+        (GOOD.replace("iterations: 5", "iterations: 0"),
+         ["bad.yaml:13:", "agents[1].planner", "iterations must be >= 1, got 0"]),
     ],
 )  # fmt: skip
 def test_invalid_suite_files_name_file_line_field_and_choices(text, expected):
@@ -142,3 +146,10 @@ def test_bench_command_line_overrides_and_sweeps():
     bad = build_parser().parse_args(["bench", "--agents", "nobody"])
     with pytest.raises(ValueError, match="unknown agent.*nobody"):
         suite_from_args(bad)
+
+
+def test_planner_names_match_the_planners_package():
+    from wmplan.benchmarks.suite import PLANNER_NAMES
+    from wmplan.planners import PLANNERS
+
+    assert set(PLANNER_NAMES) == set(PLANNERS)
