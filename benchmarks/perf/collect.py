@@ -13,6 +13,8 @@ Run: ``python benchmarks/perf/collect.py [--task wmplan/Reacher-v0] [--episodes 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -23,11 +25,19 @@ from wmplan.worldmodel.collect import CollectConfig, collect
 from wmplan.worldmodel.dataset import FIELDS, Dataset
 
 
-def timed_collect(config: CollectConfig, out: Path, workers: int) -> float:
-    """Seconds to collect ``config`` into a fresh ``out``."""
-    start = time.perf_counter()
+def _cpu_seconds() -> float:
+    me, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed_collect(config: CollectConfig, out: Path, workers: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and its workers) to collect ``config``."""
+    start, cpu = time.perf_counter(), _cpu_seconds()
     collect(config, out, workers=workers, progress=False)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu_seconds() - cpu
 
 
 def main() -> None:
@@ -49,17 +59,22 @@ def main() -> None:
         shard_episodes=5,
     )
     frames = args.episodes * (args.steps + 1)
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        t1 = timed_collect(config, Path(tmp) / "w1.h5", 1)
-        t2 = timed_collect(config, Path(tmp) / "w2.h5", 2)
+        t1, c1 = timed_collect(config, Path(tmp) / "w1.h5", 1)
+        t2, c2 = timed_collect(config, Path(tmp) / "w2.h5", 2)
         with Dataset(Path(tmp) / "w1.h5") as a, Dataset(Path(tmp) / "w2.h5") as b:
             same = all(np.array_equal(a.read(n), b.read(n)) for n in FIELDS)
             size = (Path(tmp) / "w2.h5").stat().st_size
     print(f"{args.task}: {args.episodes} episodes x {args.steps} steps at "
-          f"{args.image_size}px, policy {args.policy} ({frames} frames)")  # fmt: skip
-    print(f"1 worker   {t1:7.1f} s  {frames / t1:7.0f} frames/s")
-    print(f"2 workers  {t2:7.1f} s  {frames / t2:7.0f} frames/s")
+          f"{args.image_size}px, policy {args.policy} ({frames} frames); "
+          f"load average before: {load[0]:.1f}")  # fmt: skip
+    print(f"1 worker   {t1:7.1f} s  {frames / t1:7.0f} frames/s  ({c1 / t1:.2f} cores busy)")
+    print(f"2 workers  {t2:7.1f} s  {frames / t2:7.0f} frames/s  ({c2 / t2:.2f} cores busy)")
     print(f"ratio      {t1 / t2:7.2f}x (target >= 1.8); datasets identical: {same}")
+    # On a shared machine the 2-worker run may not get 2 cores; the CPU time is
+    # what the work costs, so 2 * c1 / c2 is the ratio two free cores would give.
+    print(f"CPU-normalised ratio {2 * c1 / c2:.2f}x (2 x CPU-s of 1 worker / CPU-s of 2 workers)")
     per_episode = t2 / args.episodes
     print(f"default dataset ({args.default_episodes} episodes, 2 workers): "
           f"~{per_episode * args.default_episodes / 60:.1f} min, "
