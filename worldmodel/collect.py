@@ -15,6 +15,7 @@ rerun with the same options redoes only the shards that were not complete.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import math
 import multiprocessing as mp
@@ -384,6 +385,7 @@ def collect(
     _check_env(config)
     out.parent.mkdir(parents=True, exist_ok=True)
     parts.mkdir(exist_ok=True)
+    lock = _lock(parts)  # held until this process ends, however it ends
     manifest = _load_manifest(parts)
     if manifest is None:
         _write_manifest(parts, config)
@@ -403,7 +405,22 @@ def collect(
         _run_workers(config, parts, todo, workers, done, progress)
     consolidate(config, parts, out)
     shutil.rmtree(parts)
+    lock.close()
     return out
+
+
+def _lock(parts: Path):
+    """Exclusive lock on ``parts``: a second collection into the same output is refused
+    (the kernel drops the lock when the holder dies, even by SIGKILL)."""
+    handle = open(parts / "lock", "a")  # kept open: it is the lock
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DatasetError(
+            f"{parts}: another `wmplan collect` is writing this dataset right now"
+        ) from None
+    return handle
 
 
 def _run_workers(

@@ -189,3 +189,17 @@ def test_sigkill_then_rerun_resumes_without_loss_or_duplicates(reference, tmp_pa
     with Dataset(out) as d:
         assert d.read("episode_index").tolist() == list(range(12))  # none lost, none twice
     assert_same_arrays(reference, out)
+
+
+def test_a_second_concurrent_collection_is_refused(tmp_path):
+    from wmplan.worldmodel.collect import _lock
+
+    out = tmp_path / "d.h5"
+    parts = out.with_name("d.h5.parts")
+    parts.mkdir()
+    held = _lock(parts)  # as if another `wmplan collect` were running
+    try:
+        with pytest.raises(DatasetError, match="another `wmplan collect`"):
+            collect(CONFIG, out, workers=1, progress=False)
+    finally:
+        held.close()
