@@ -23,21 +23,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
+from wmplan.envs.base import Policy
 
 POLICY_NAMES = ("random", "ou", "colored", "expert")
-
-
-class Policy(Protocol):
-    """A controller for a task: may read privileged state from the unwrapped env."""
-
-    def reset(self, env: Any) -> None:
-        """Start a new episode in ``env`` (the unwrapped task)."""
-
-    def act(self, env: Any) -> np.ndarray:
-        """Action float32 [A] in [-1, 1]."""
 
 
 @dataclass(frozen=True)
