@@ -163,6 +163,67 @@ def _cmd_data_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- worldmodel ------------------------------------------------------------------
+def _add_worldmodel(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser(
+        "train",
+        help="train a JEPA world model on a dataset (resumes an interrupted run)",
+        description="Train a world model; rerun the same command to resume from the newest "
+        "checkpoint in --out. Config fields come from --config (JSON/YAML), then the flags.",
+    )
+    t.add_argument("--task", default="", help="task id the dataset must hold")
+    t.add_argument("--data", required=True, help="HDF5 dataset from `wmplan collect`")
+    t.add_argument("--out", required=True, help="run directory (checkpoints, metrics.jsonl)")
+    t.add_argument("--config", help="JSON or YAML TrainConfig (model:/loss: sections nested)")
+    t.add_argument("--steps", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--threads", type=int)
+    t.add_argument("--kind", choices=["jepa", "recon"], help="model kind (recon: pixel baseline)")
+    t.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
+    t.add_argument("--wandb", action="store_true", default=None, help="log to wandb (offline)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("eval-model", help="evaluate a world model: open loop, probes, collapse")
+    e.add_argument("checkpoint", help="run directory or checkpoint directory")
+    e.add_argument("--data", required=True, help="dataset (held-out episodes as in training)")
+    e.add_argument("--out", help="output directory (default: <checkpoint>/eval)")
+    e.add_argument("--horizon", type=int, default=5, help="open-loop horizon in action blocks")
+    e.add_argument("--train-episodes", type=int, default=200, help="episodes to fit probes on")
+    e.add_argument("--decoder-steps", type=int, default=300, help="decoder-probe steps (0: off)")
+    e.set_defaults(func=_cmd_eval_model)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from wmplan.worldmodel.train import train_from_options
+
+    result = train_from_options(
+        config_file=args.config, task=args.task, data=args.data, out=args.out,
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        threads=args.threads, kind=args.kind, compile=args.compile, wandb=args.wandb,
+        progress=False if args.quiet else None,
+    )  # fmt: skip
+    print(result.summary())
+    return 0
+
+
+def _cmd_eval_model(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from wmplan.worldmodel.evaluate import evaluate_checkpoint, summary_lines
+
+    out = args.out or str(Path(args.checkpoint) / "eval")
+    report = evaluate_checkpoint(
+        args.checkpoint, args.data, out=out, horizon=args.horizon,
+        max_train=args.train_episodes, decoder_steps=args.decoder_steps,
+    )  # fmt: skip
+    print("\n".join(summary_lines(report)))
+    print(f"wrote {out}/eval.json and plots")
+    return 0
+
+
 # --- bench -----------------------------------------------------------------------
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
@@ -235,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_AREAS = [_add_envs, _add_demo, _add_data, _add_bench]
+_AREAS = [_add_envs, _add_demo, _add_data, _add_worldmodel, _add_bench]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,293 @@
+"""Checkpoints without pickle: safetensors for tensors, JSON for everything else.
+
+A checkpoint is a directory:
+
+    model.safetensors    weights (state_dict)
+    config.json          {"format", "version", "model": ModelConfig, "metadata": {...}}
+    trainer.safetensors  optimizer tensors, RNG states (resume only)
+    trainer.json         step, optimizer scalars, schedule, data-loader position (resume only)
+
+A training run keeps them as ``<run>/checkpoints/step_XXXXXXXX/`` with a
+``<run>/checkpoints/latest`` file naming the newest. Every directory is written
+under a temporary name and renamed into place, and ``latest`` is replaced
+atomically, so a killed run always leaves a complete checkpoint behind.
+
+Loading never unpickles: a path or file that looks like a pickle (``*.pt``,
+``*.pth``, ``*.pkl``, ``*.ckpt`` or bytes starting with the pickle protocol
+opcode or a torch.save zip) is refused with a message saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+FORMAT = "wmplan.worldmodel"
+VERSION = 1
+PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
+MODEL_FILE, CONFIG_FILE = "model.safetensors", "config.json"
+TRAINER_TENSORS, TRAINER_JSON = "trainer.safetensors", "trainer.json"
+LATEST = "latest"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, unsafe (pickle) or does not fit the model."""
+
+
+# --- atomic writes -------------------------------------------------------------
+def write_json_atomic(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` via a temporary file and ``os.replace``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --- pickle refusal ------------------------------------------------------------
+def refuse_pickle(path: str | Path) -> None:
+    """Raise CheckpointError if ``path`` is (or, for a directory, holds) a pickle file."""
+    path = Path(path)
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    for f in files:
+        if not f.is_file():
+            continue
+        if f.suffix.lower() in PICKLE_SUFFIXES:
+            raise CheckpointError(
+                f"{f}: refusing to load a pickle-format file ({f.suffix}); wmplan loads only "
+                "safetensors + JSON checkpoints because unpickling can run arbitrary code. "
+                "Re-export the weights with safetensors.torch.save_file in a trusted environment."
+            )
+        with open(f, "rb") as fh:
+            head = fh.read(4)
+        if head[:1] == b"\x80" or head == b"PK\x03\x04":
+            raise CheckpointError(
+                f"{f}: content is a pickle (or torch.save zip), not safetensors/JSON; refusing "
+                "to load it (unpickling can run arbitrary code)."
+            )
+
+
+def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    refuse_pickle(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing checkpoint file")
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    if len(head) < 9 or head[8:9] != b"{" or struct.unpack("<Q", head[:8])[0] <= 0:
+        raise CheckpointError(f"{path}: not a safetensors file (bad header)")
+    try:
+        return load_file(str(path))
+    except SafetensorError as exc:
+        raise CheckpointError(f"{path}: unreadable safetensors file: {exc}") from exc
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    refuse_pickle(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing checkpoint file")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path}: not valid JSON: {exc}") from exc
+
+
+# --- state dicts -----------------------------------------------------------------
+def state_to_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Contiguous CPU copies of the state dict (safetensors needs contiguous storage)."""
+    return {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+
+
+def load_tensors_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: Path) -> None:
+    """Copy ``tensors`` into ``model``; CheckpointError naming the first bad tensor."""
+    expected = model.state_dict()
+    for name, ref in expected.items():
+        if name not in tensors:
+            raise CheckpointError(
+                f"{source}: missing tensor {name!r} (expected shape {list(ref.shape)})"
+            )
+        if tuple(tensors[name].shape) != tuple(ref.shape):
+            raise CheckpointError(
+                f"{source}: tensor {name!r} has shape {list(tensors[name].shape)} but the model "
+                f"expects {list(ref.shape)} (was the checkpoint written with another config?)"
+            )
+    unexpected = sorted(set(tensors) - set(expected))
+    if unexpected:
+        raise CheckpointError(f"{source}: unexpected tensors {unexpected[:5]} not in the model")
+    model.load_state_dict(tensors, strict=True)
+
+
+def optimizer_to_state(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split an optimizer's state dict into tensors (safetensors) and scalars (JSON)."""
+    sd = opt.state_dict()
+    tensors, scalars = {}, {}
+    for idx, st in sd["state"].items():
+        for key, value in st.items():
+            if torch.is_tensor(value):
+                tensors[f"optimizer.{idx}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{idx}.{key}"] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def optimizer_from_state(
+    opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], meta: dict
+) -> None:
+    """Inverse of ``optimizer_to_state``."""
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optimizer."):
+            _, idx, key = name.split(".", 2)
+            state.setdefault(int(idx), {})[key] = value
+    for name, value in meta["scalars"].items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    # JSON turned tuples (betas) into lists; give them back their type.
+    groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
+              for g in meta["param_groups"]]  # fmt: skip
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+# --- save / load -------------------------------------------------------------------
+def save_checkpoint(
+    directory: str | Path,
+    model: nn.Module,
+    model_config: dict[str, Any],
+    metadata: dict[str, Any] | None = None,
+    trainer_tensors: dict[str, torch.Tensor] | None = None,
+    trainer_json: dict[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint directory atomically (temporary directory, then rename).
+
+    An existing ``directory`` is replaced. Returns ``directory``.
+    """
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    save_file(state_to_tensors(model), str(tmp / MODEL_FILE), metadata={"format": FORMAT})
+    config = {"format": FORMAT, "version": VERSION, "model": model_config,
+              "metadata": metadata or {}}  # fmt: skip
+    write_json_atomic(tmp / CONFIG_FILE, config)
+    if trainer_tensors is not None:
+        save_file(trainer_tensors, str(tmp / TRAINER_TENSORS), metadata={"format": FORMAT})
+    if trainer_json is not None:
+        write_json_atomic(tmp / TRAINER_JSON, trainer_json)
+    for f in tmp.iterdir():
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    _fsync_dir(tmp)
+    if directory.exists():
+        # rename() cannot replace a non-empty directory: move the old one aside first.
+        old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+        os.replace(directory, old)
+        os.replace(tmp, directory)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, directory)
+    _fsync_dir(directory.parent)
+    return directory
+
+
+def resolve(path: str | Path) -> Path:
+    """Checkpoint directory for ``path``: a checkpoint dir, a run dir or its ``checkpoints/``."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    refuse_pickle(path)
+    if path.is_file():
+        if path.name in (MODEL_FILE, CONFIG_FILE):
+            return path.parent
+        raise CheckpointError(
+            f"{path}: expected a checkpoint directory (with {MODEL_FILE} and {CONFIG_FILE})"
+        )
+    if (path / CONFIG_FILE).is_file():
+        return path
+    for ckpts in (path / "checkpoints", path):
+        latest = ckpts / LATEST
+        if latest.is_file():
+            target = ckpts / latest.read_text().strip()
+            refuse_pickle(target)
+            return target
+    raise CheckpointError(
+        f"{path}: not a checkpoint (no {CONFIG_FILE}, and no checkpoints/{LATEST} pointer)"
+    )
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's ``config.json`` (format-checked)."""
+    ckpt = resolve(path)
+    config = _read_json(ckpt / CONFIG_FILE)
+    if config.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{ckpt / CONFIG_FILE}: format is {config.get('format')!r}, expected {FORMAT!r}"
+        )
+    if int(config.get("version", 0)) > VERSION:
+        raise CheckpointError(
+            f"{ckpt}: checkpoint version {config['version']} is newer than this wmplan ({VERSION})"
+        )
+    return config
+
+
+def load_weights(path: str | Path, model: nn.Module) -> Path:
+    """Load ``model.safetensors`` of the checkpoint at ``path`` into ``model``; returns its dir."""
+    ckpt = resolve(path)
+    load_tensors_into(model, _read_safetensors(ckpt / MODEL_FILE), ckpt / MODEL_FILE)
+    return ckpt
+
+
+def load_model(path: str | Path):
+    """Build the world model described by a checkpoint and load its weights (eval mode).
+
+    Returns ``(model, config_json)``.
+    """
+    from wmplan.worldmodel.model import ModelConfig, build_model
+
+    config = read_config(path)
+    try:
+        model_config = ModelConfig.from_dict(config["model"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{resolve(path)}: bad model config: {exc}") from exc
+    model = build_model(model_config)
+    load_weights(path, model)
+    model.eval()
+    return model, config
+
+
+def load_trainer_state(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """``(tensors, json)`` of the checkpoint's resume state."""
+    ckpt = resolve(path)
+    return _read_safetensors(ckpt / TRAINER_TENSORS), _read_json(ckpt / TRAINER_JSON)
+
+
+def update_latest(checkpoints_dir: str | Path, name: str, keep: int = 2) -> None:
+    """Point ``latest`` at ``name`` atomically and delete all but the ``keep`` newest steps."""
+    checkpoints_dir = Path(checkpoints_dir)
+    tmp = checkpoints_dir / f".{LATEST}.tmp-{os.getpid()}"
+    tmp.write_text(name + "\n")
+    os.replace(tmp, checkpoints_dir / LATEST)
+    _fsync_dir(checkpoints_dir)
+    steps = sorted(p for p in checkpoints_dir.glob("step_*") if p.is_dir())
+    for old in steps[:-keep] if keep > 0 else []:
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)

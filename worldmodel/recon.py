@@ -1,0 +1,91 @@
+"""Pixel-reconstruction baseline: the JEPA's encoder and predictor plus a decoder,
+trained to predict the next *pixels* instead of the next embedding.
+
+Same ``encode``/``next``/``rollout`` interface as ``JEPAWorldModel``, so the
+harness can plan with either and compare them. The pixel loss itself prevents
+collapse, so no SIGReg is needed.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+from wmplan.worldmodel.encoder import frames_to_float
+from wmplan.worldmodel.losses import LossConfig
+from wmplan.worldmodel.model import JEPAWorldModel, LossOutput, ModelConfig
+
+
+class Decoder(nn.Module):
+    """Latent ``[..., D]`` -> image ``[N, 3, S, S]`` in [-1, 1] (tanh), by transposed convs.
+
+    Mirror of the CNN encoder: a linear layer to an (S/2^L)-sided map, then L
+    stride-2 upsampling layers.
+    """
+
+    def __init__(self, latent_dim: int, image_size: int, channels=(128, 128, 64, 32)):
+        super().__init__()
+        n_up = len(channels)
+        if image_size % (2**n_up):
+            raise ValueError(f"image_size {image_size} must be divisible by {2**n_up}")
+        self.side = image_size // 2**n_up
+        self.c0 = channels[0]
+        self.fc = nn.Linear(latent_dim, channels[0] * self.side * self.side)
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(channels, list(channels[1:]) + [3], strict=True):
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.ReLU()]
+        layers[-1] = nn.Tanh()
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        x = self.fc(z.reshape(-1, z.shape[-1])).view(-1, self.c0, self.side, self.side)
+        return self.net(F.relu(x))
+
+
+class PixelWorldModel(JEPAWorldModel):
+    """Encoder + predictor + decoder, trained on pixel reconstruction of current and next frames."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.decoder = Decoder(config.latent_dim, config.image_size)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """``z[B, T, D]`` -> uint8 frames ``[B, T, H, W, 3]``."""
+        x = self.decoder(z).permute(0, 2, 3, 1)
+        x = ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        return x.view(*z.shape[:-1], *x.shape[1:])
+
+    def loss(
+        self,
+        frames: Tensor,
+        actions: Tensor,
+        cfg: LossConfig,
+        generator: torch.Generator | None = None,
+        rewards: Tensor | None = None,
+    ) -> LossOutput:
+        """Pixel MSE (in [-1, 1]) of reconstructed frames t, predicted frames t+1 and the
+        open-loop rollout. Shapes as ``JEPAWorldModel.loss``; ``generator`` is unused."""
+        del generator
+        b, t = frames.shape[:2]
+        h = self.config.history
+        x = frames_to_float(frames)  # [B*T, 3, H, W]
+        target = x.view(b, t, *x.shape[1:])
+        z = self.encode(frames)
+        z_pred = self.next(z, actions)
+        rec = F.mse_loss(self.decoder(z).view_as(target), target)
+        nxt = F.mse_loss(self.decoder(z_pred[:, :-1]).view_as(target[:, 1:]), target[:, 1:])
+        total = rec + nxt
+        metrics = {"recon_loss": rec.item(), "pred_loss": nxt.item()}
+        if cfg.open_loop_weight > 0 and t > h + 1:
+            roll = self.rollout(z[:, :h], actions[:, None, h - 1 : t - 1])[:, 0]
+            ol = F.mse_loss(self.decoder(roll).view_as(target[:, h:]), target[:, h:])
+            total = total + cfg.open_loop_weight * ol
+            metrics["open_loop_loss"] = ol.item()
+        if self.reward is not None and rewards is not None:
+            r = F.mse_loss(self.reward(z[:, :-1], actions[:, :-1]), rewards[:, :-1])
+            total = total + cfg.reward_weight * r
+            metrics["reward_loss"] = r.item()
+        with torch.no_grad():
+            metrics["z_std"] = z.reshape(b * t, -1).std(dim=0).mean().item()
+        metrics["loss"] = total.item()
+        return LossOutput(total, metrics)
