@@ -51,6 +51,7 @@ class ModelConfig:
     pred_depth: int = 2
     pred_heads: int = 4
     pred_head_depth: int = 2
+    pred_mlp_ratio: int = 2  # MLP hidden = ratio x pred_width (kept small: planning cost)
     history: int = 3
     reward_head: bool = False
     inverse_dynamics: bool = False
@@ -64,7 +65,7 @@ class ModelConfig:
             raise ValueError(f"encoder must be 'cnn' or 'vit', got {self.encoder!r}")
         for name in (
             "image_size", "action_dim", "action_block", "latent_dim", "feat_dim",
-            "projector_hidden", "pred_width", "pred_depth", "pred_heads", "history",
+            "projector_hidden", "pred_width", "pred_depth", "pred_heads", "history", "pred_mlp_ratio",
             "vit_depth", "vit_heads",
         ):  # fmt: skip
             value = getattr(self, name)
@@ -140,6 +141,7 @@ class JEPAWorldModel(nn.Module):
             heads=c.pred_heads,
             head_depth=c.pred_head_depth,
             history=c.history,
+            mlp_ratio=c.pred_mlp_ratio,
         )
         self.reward = RewardHead(c.latent_dim, c.action_block_dim) if c.reward_head else None
         self.inverse = (
