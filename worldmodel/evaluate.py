@@ -222,11 +222,21 @@ def evaluate(
     flat_tr, flat_te = z_tr.flatten(0, 1), z_te.flatten(0, 1)
     ol = open_loop_errors(model, z_te, test.actions.float(), horizon)
     r2 = ridge_probe(flat_tr, train.states.flatten(0, 1), flat_te, test.states.flatten(0, 1))
+    # A single frame cannot show velocity; two consecutive latents can.
+    pair_tr = torch.cat([z_tr[:, :-1], z_tr[:, 1:]], -1).flatten(0, 1)
+    pair_te = torch.cat([z_te[:, :-1], z_te[:, 1:]], -1).flatten(0, 1)
+    r2_pair = ridge_probe(
+        pair_tr, train.states[:, 1:].flatten(0, 1), pair_te, test.states[:, 1:].flatten(0, 1)
+    )
     std = flat_te.std(0)
     report: dict[str, Any] = {
         "episodes": {"train": len(train), "test": len(test)},
         "open_loop": ol,
-        "probe": {"r2": r2, "names": state_names or [f"s{i}" for i in range(len(r2))]},
+        "probe": {
+            "r2": r2,
+            "r2_two_frames": r2_pair,
+            "names": state_names or [f"s{i}" for i in range(len(r2))],
+        },
         "collapse": {
             "effective_rank": effective_rank(flat_te),
             "latent_dim": int(flat_te.shape[1]),
@@ -267,6 +277,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         ),  # fmt: skip
         "linear probe R^2 (held-out): "
         + ", ".join(f"{n} {v:.3f}" for n, v in zip(names, r2, strict=True)),
+        "  from two consecutive latents: "
+        + ", ".join(
+            f"{n} {v:.3f}" for n, v in zip(names, report["probe"]["r2_two_frames"], strict=True)
+        ),
         f"effective rank {c['effective_rank']:.1f} of {c['latent_dim']}; per-dim std min "
         f"{c['min_std']:.3f} mean {c['mean_std']:.3f}",
     ]
