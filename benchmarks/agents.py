@@ -196,26 +196,63 @@ def _planner_config(spec: Any) -> Any:
     return make_config(spec.planner.name, **spec.planner.settings)
 
 
+# Threads an agent may use for its own work (simulator rollouts): set by the runner
+# so that workers x threads does not exceed the cores.
+_THREADS = {"n": None}
+
+
+def set_agent_threads(n: int | None) -> None:
+    """Cap the threads of agents built in this process (None: the agent decides)."""
+    _THREADS["n"] = n
+
+
 def _build_oracle(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
     module = importlib.import_module("wmplan.agents.oracle")
+    options = dict(spec.options)
+    if _THREADS["n"] is not None:
+        options.setdefault("nthread", _THREADS["n"])
     return _call(
         module.OracleMPCAgent,
         planner=spec.planner.name,
         planner_config=_planner_config(spec),
         seed=seed,
-        **dict(spec.options),
+        **options,
     )
 
 
+# World models loaded in this process, by resolved checkpoint path (an episode
+# builds a fresh agent; loading the model once per worker keeps that cheap).
+_MODELS: dict[str, Any] = {}
+
+
+def _world_model(path: str) -> Any:
+    ckpt = resolve_checkpoint(path)
+    if ckpt is None:
+        raise AgentUnavailable(f"no world-model checkpoint at {path}")
+    key = str(ckpt.resolve())
+    if key not in _MODELS:
+        from wmplan.agents.wm import WorldModel
+
+        _MODELS[key] = WorldModel.load(ckpt)
+    return _MODELS[key]
+
+
 def _build_wm(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
-    module = importlib.import_module("wmplan.agents.wm")
+    """``MPCAgent`` over the task's world model; options: ``horizon``,
+    ``replan_every``, ``cost_mode`` ('final' or 'all'), ``cost_discount``."""
+    from wmplan.agents.costs import LatentGoalCost
+    from wmplan.agents.mpc import MPCAgent
+
+    options = dict(spec.options)
+    cost = {k[5:]: options.pop(k) for k in ("cost_mode", "cost_discount") if k in options}
     return _call(
-        module.load_agent,
-        checkpoint=spec.checkpoint_for(task_id),
+        MPCAgent,
+        model=_world_model(spec.checkpoint_for(task_id)),
         planner=spec.planner.name,
         planner_config=_planner_config(spec),
         seed=seed,
-        **dict(spec.options),
+        cost=LatentGoalCost(**cost),
+        **options,
     )
 
 

@@ -228,7 +228,10 @@ def _limit_threads(threads: int) -> None:
 def _worker_main(jobs: Any, out: Any, threads: int, parent: int) -> None:
     """Local worker: take jobs until a None sentinel; stream rows back."""
     _limit_threads(threads)
+    from wmplan.benchmarks.agents import set_agent_threads
     from wmplan.benchmarks.episode import close_envs, run_job
+
+    set_agent_threads(threads)
 
     try:
         while True:
@@ -316,8 +319,11 @@ def _run_local(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
 
 # --- Ray --------------------------------------------------------------------------
 def _ray_job(job: Job):
-    """Ray task body: the same generator as a local worker runs."""
+    """Ray task body: the same generator as a local worker runs (one CPU per task)."""
+    from wmplan.benchmarks.agents import set_agent_threads
     from wmplan.benchmarks.episode import run_job
+
+    set_agent_threads(1)
 
     yield from run_job(job)
 
