@@ -139,6 +139,11 @@ class GoalTask(gym.Env):
         """Goal distance of full physics states ``[..., P]`` to ``goal`` [P] -> ``[...]``."""
         raise NotImplementedError
 
+    def planning_cost(self, states: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """Cost an oracle planner minimises, ``[..., P]`` -> ``[...]``: the goal
+        distance, plus shaping where the distance alone gives planners no signal."""
+        return self.state_distance(states, goal)
+
     def expert(self, rng: np.random.Generator, noise: float = 0.0) -> Policy:
         """The task's scripted reference policy, with Gaussian action noise ``noise``."""
         raise NotImplementedError

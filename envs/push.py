@@ -130,5 +130,16 @@ class Push(GoalTask):
         yaw_err = np.abs(wrap_angle(q[..., BLOCK_YAW] - g[BLOCK_YAW]))
         return np.maximum(pos_err / POS_TOL, yaw_err / YAW_TOL)
 
+    def planning_cost(self, states: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        # Sum instead of max (smoother), plus a pull of the pusher towards the block:
+        # candidates that never touch the block otherwise all cost the same.
+        q, g = self.qpos_of(states), self.qpos_of(goal)
+        pos_err = np.linalg.norm(q[..., BLOCK_X : BLOCK_Y + 1] - g[BLOCK_X : BLOCK_Y + 1], axis=-1)
+        yaw_err = np.abs(wrap_angle(q[..., BLOCK_YAW] - g[BLOCK_YAW]))
+        reach = np.linalg.norm(
+            q[..., PUSHER_X : PUSHER_Y + 1] - q[..., BLOCK_X : BLOCK_Y + 1], axis=-1
+        )
+        return pos_err / POS_TOL + yaw_err / YAW_TOL + 0.2 * reach / POS_TOL
+
     def expert(self, rng: np.random.Generator, noise: float = 0.0) -> PushExpert:
         return PushExpert(rng, noise)

@@ -1,0 +1,64 @@
+"""Planning costs: latent distance to a goal, and negated reward plus terminal value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class LatentGoalCost:
+    """Squared latent distance to the goal embedding.
+
+    ``mode='final'`` scores the last predicted step only (LeWM's cost);
+    ``mode='all'`` sums every step with weight ``discount**(H-1-h)`` so the last
+    step counts most and earlier arrival is rewarded.
+
+    ``__call__(z[B, N, H, D], z_goal[B, D]) -> costs[B, N]``.
+    """
+
+    mode: str = "final"
+    discount: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("final", "all"):
+            raise ValueError(f"mode must be 'final' or 'all', got {self.mode!r}")
+        if not 0.0 < self.discount <= 1.0:
+            raise ValueError(f"discount must be in (0, 1], got {self.discount}")
+
+    def __call__(self, z: Tensor, z_goal: Tensor) -> Tensor:
+        if z.dim() != 4 or z_goal.dim() != 2 or z.shape[-1] != z_goal.shape[-1]:
+            raise ValueError(
+                f"expected z[B, N, H, D] and z_goal[B, D], got {tuple(z.shape)} and "
+                f"{tuple(z_goal.shape)}"
+            )
+        d = (z - z_goal[:, None, None, :]).square().sum(-1)  # [B, N, H]
+        if self.mode == "final":
+            return d[..., -1]
+        h = d.shape[-1]
+        w = self.discount ** torch.arange(h - 1, -1, -1, device=d.device, dtype=d.dtype)
+        return (d * w).sum(-1) / w.sum()
+
+
+@dataclass(frozen=True)
+class RewardCost:
+    """Negated discounted return: ``-(sum_h discount**h r_h + discount**H V)``.
+
+    ``__call__(rewards[B, N, H], terminal_value[B, N] | None) -> costs[B, N]``.
+    """
+
+    discount: float = 0.99
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.discount <= 1.0:
+            raise ValueError(f"discount must be in (0, 1], got {self.discount}")
+
+    def __call__(self, rewards: Tensor, terminal_value: Tensor | None = None) -> Tensor:
+        h = rewards.shape[-1]
+        g = self.discount ** torch.arange(h, device=rewards.device, dtype=rewards.dtype)
+        ret = (rewards * g).sum(-1)
+        if terminal_value is not None:
+            ret = ret + self.discount**h * terminal_value
+        return -ret
