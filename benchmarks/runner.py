@@ -121,9 +121,18 @@ def plan_jobs(
                             record=tuple(e for e in chunk if e in record),
                         )
                     )
-    # Interleave tasks and agents so that early progress (and the ETA) is representative.
-    jobs.sort(key=lambda j: (j.episodes[0], j.seed))
+    # Longest first (planning agents, larger planner budgets) so that no long job is
+    # left for the end while other workers idle; tasks interleave within that.
+    jobs.sort(key=lambda j: (-_job_weight(j), j.episodes[0], j.seed))
     return jobs, notes, skipped
+
+
+def _job_weight(job: Job) -> float:
+    """Rough relative cost of a job's episodes: planner budget (samples x iterations)."""
+    if job.agent.planner is None:
+        return 0.0
+    s = job.agent.planner.settings
+    return float(s.get("num_samples", 300)) * float(s.get("iterations", 30))
 
 
 def run_suite(
