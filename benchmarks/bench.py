@@ -45,15 +45,18 @@ def suite_from_args(args: argparse.Namespace) -> SuiteConfig:
 
 def format_summary(rows: list[dict]) -> str:
     """Aligned text table: task, agent, episodes, success % [CI], plan ms/step."""
+    from wmplan.benchmarks.report import agent_order
     from wmplan.benchmarks.stats import summarize
     from wmplan.benchmarks.suite import short_task
 
+    summary = sorted(summarize(rows), key=lambda s: (s["task"], agent_order(s["agent"])))
+    width = max([5] + [len(s["agent"]) for s in summary])
     lines = [
-        f"{'task':<10} {'agent':<28} {'episodes':>8}  {'success % [95% CI]':<22} {'plan ms/step':>12}"
+        f"{'task':<10} {'agent':<{width}} {'episodes':>8}  {'success % [95% CI]':<22} {'plan ms/step':>12}"
     ]
-    for s in summarize(rows):
+    for s in summary:
         lines.append(
-            f"{short_task(s['task']):<10} {s['agent']:<28} {s['episodes']:>8}  "
+            f"{short_task(s['task']):<10} {s['agent']:<{width}} {s['episodes']:>8}  "
             f"{s['success'].fmt():<22} {s['plan_time_per_step'] * 1e3:>12.2f}"
         )
     return "\n".join(lines)
