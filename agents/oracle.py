@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from mujoco import rollout as mj_rollout
 from torch import Tensor
-
 from wmplan.agents.mpc import MPCConfig, RecedingHorizon
 
 
@@ -26,7 +25,10 @@ class SimulatorRollout:
     """Batched open-loop rollouts of a task's MuJoCo model from one state.
 
     ``__call__(state[P], actions[N, S, A]) -> states[N, S, P]``: the full physics
-    state after each of S env steps (each ``n_substeps`` MuJoCo steps).
+    state after each of S env steps (each ``n_substeps`` MuJoCo steps). The
+    constraint solver's warm start is copied from the env too, so a rollout
+    reproduces ``env.step`` exactly. The returned array is a view of a buffer
+    reused by the next call.
     """
 
     def __init__(self, task: Any, nthread: int | None = None):
@@ -35,17 +37,27 @@ class SimulatorRollout:
         model = task.model
         self._datas = [mujoco.MjData(model) for _ in range(max(self.nthread, 1))]
         self._pool = mj_rollout.Rollout(nthread=self.nthread if self.nthread > 1 else 0)
+        self._out: np.ndarray | None = None
 
     def __call__(self, state: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        if self._pool is None:
+            raise RuntimeError("SimulatorRollout is closed")
         n, s, _ = actions.shape
         sub = self.task.n_substeps
         ctrl = self.task.action_to_ctrl(actions)  # [N, S, nu]
         control = np.repeat(ctrl, sub, axis=1)  # [N, S*sub, nu]
-        initial = np.broadcast_to(state, (n, state.size))
-        states, _ = self._pool.rollout(
-            self.task.model, self._datas, np.ascontiguousarray(initial), control
+        shape = (n, s * sub, state.size)
+        if self._out is None or self._out.shape != shape:
+            self._out = np.empty(shape)
+        self._pool.rollout(
+            self.task.model,
+            self._datas,
+            state[None],  # tiled over the N rollouts
+            control,
+            initial_warmstart=self.task.data.qacc_warmstart[None],
+            state=self._out,
         )
-        return states[:, sub - 1 :: sub]  # after each env step: [N, S, P]
+        return self._out[:, sub - 1 :: sub]  # after each env step: [N, S, P]
 
     def close(self) -> None:
         """Stop the rollout thread pool (idempotent)."""
