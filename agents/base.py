@@ -17,8 +17,9 @@ class Agent(Protocol):
     agents (oracle MPC) may also receive the env itself through ``env`` at reset.
     """
 
-    def reset(self, obs: dict[str, np.ndarray], goal: dict[str, np.ndarray] | None,
-              env: Any | None = None) -> None:
+    def reset(
+        self, obs: dict[str, np.ndarray], goal: dict[str, np.ndarray] | None, env: Any | None = None
+    ) -> None:
         """Start a new episode from ``obs`` towards ``goal``."""
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:

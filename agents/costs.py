@@ -12,14 +12,15 @@ from torch import Tensor
 class LatentGoalCost:
     """Squared latent distance to the goal embedding.
 
-    ``mode='final'`` scores the last predicted step only (LeWM's cost);
-    ``mode='all'`` sums every step with weight ``discount**(H-1-h)`` so the last
-    step counts most and earlier arrival is rewarded.
+    ``mode='all'`` (default) averages every step with weight ``discount**(H-1-h)``:
+    the last step counts most, and arriving early is rewarded, which a receding
+    horizon needs (with ``mode='final'``, LeWM's cost, every replan is content to
+    arrive at the end of its horizon, which keeps moving away).
 
     ``__call__(z[B, N, H, D], z_goal[B, D]) -> costs[B, N]``.
     """
 
-    mode: str = "final"
+    mode: str = "all"
     discount: float = 0.5
 
     def __post_init__(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 from torch import Tensor
+
 from wmplan.agents.costs import LatentGoalCost
 from wmplan.planners import PlanInfo, make_planner, shift
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from mujoco import rollout as mj_rollout
 from torch import Tensor
+
 from wmplan.agents.mpc import MPCConfig, RecedingHorizon
 
 

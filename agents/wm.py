@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
+
 from wmplan.worldmodel.checkpoint import load_model
 
 

@@ -85,8 +85,12 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--image-size", type=int, default=64)
     c.add_argument("--action-repeat", type=int, default=1)
     c.add_argument("--noise", type=float, default=0.1, help="expert: Gaussian action noise std")
-    c.add_argument("--mix", type=float, default=0.5,
-                   help="expert: fraction of steps played by colored noise instead")
+    c.add_argument(
+        "--mix",
+        type=float,
+        default=0.5,
+        help="expert: fraction of steps played by colored noise instead",
+    )
     c.add_argument("--beta", type=float, default=1.0, help="colored noise exponent (1/f^beta)")
     c.add_argument("--scale", type=float, default=0.6, help="ou/colored noise std")
     c.add_argument("--shard-episodes", type=int, default=10, help="episodes per resumable shard")
@@ -282,6 +286,97 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- plan ------------------------------------------------------------------------
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plan",
+        help="run an agent on a goal task under the protocol and print its success rate",
+        description="Episodes under the evaluation protocol (goal offset, budget; success "
+        "if the predicate holds at any step), seeded as `wmplan bench` seeds them.",
+    )
+    p.add_argument("--task", required=True)
+    p.add_argument("--agent", default="oracle", choices=["oracle", "wm", "random"])
+    p.add_argument("--planner", default="cem", help="cem, mppi, icem, gradient, random")
+    p.add_argument(
+        "--planner-opt", action="append", default=[], metavar="KEY=VALUE",
+        help="planner setting, repeatable (e.g. num_samples=300 iterations=30)",
+    )  # fmt: skip
+    p.add_argument("--checkpoint", help="world-model run or checkpoint dir (--agent wm)")
+    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--goal-offset", type=int, default=25)
+    p.add_argument("--budget", type=int, default=50)
+    p.add_argument("--video", help="directory for GIFs (observation | goal) of every episode")
+    p.set_defaults(func=_cmd_plan)
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    """``["num_samples=300", ...]`` -> ``{"num_samples": 300}`` (YAML scalars)."""
+    import yaml
+
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"planner option must look like KEY=VALUE, got {pair!r}")
+        options[key] = yaml.safe_load(value)
+    return options
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from wmplan.benchmarks.agents import build_agent, is_privileged
+    from wmplan.benchmarks.episode import encode_gif, episode_seeds, run_episode
+    from wmplan.benchmarks.suite import AgentSpec, PlannerSpec, ProtocolConfig
+    from wmplan.envs import check_task_id, make
+
+    if check_task_id(args.task).kind != "goal":
+        raise ValueError(f"--task must be a goal task for `wmplan plan`, got {args.task}")
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.agent == "wm" and not args.checkpoint:
+        raise ValueError("--agent wm needs --checkpoint RUN_DIR")
+    planner = None
+    if args.agent != "random":
+        planner = PlannerSpec(args.planner, tuple(_parse_options(args.planner_opt).items()))
+    spec = AgentSpec(args.agent, args.agent, planner=planner, checkpoint=args.checkpoint)
+    protocol = ProtocolConfig(goal_offset=args.goal_offset, budget=args.budget)
+    env = make(args.task, max_episode_steps=max(args.budget, 200))
+    video = Path(args.video) if args.video else None
+    if video:
+        video.mkdir(parents=True, exist_ok=True)
+    rows, start = [], time.perf_counter()
+    try:
+        for episode in range(args.episodes):
+            env_seed, agent_seed = episode_seeds(args.seed, episode)
+            agent = build_agent(spec, args.task, env, agent_seed)
+            m, frames = run_episode(
+                env, agent, protocol, env_seed, is_privileged(spec), record=video is not None
+            )
+            rows.append(m)
+            if video and frames:
+                (video / f"episode{episode:03d}.gif").write_bytes(encode_gif(frames))
+            print(
+                f"episode {episode:3d}: {'success' if m['success'] else 'failure'} "
+                f"steps {m['steps']:3d} final distance {m['final_distance']:.3f} "
+                f"plan {m['plan_time_per_step'] * 1e3:.0f} ms/step", flush=True
+            )  # fmt: skip
+    finally:
+        env.close()
+    wins = sum(r["success"] for r in rows)
+    plan_ms = 1e3 * float(np.mean([r["plan_time_per_step"] for r in rows]))
+    print(
+        f"{args.task} agent={args.agent} planner={args.planner if planner else '-'}: "
+        f"success {wins}/{len(rows)} = {wins / len(rows):.0%}, planning {plan_ms:.0f} ms per "
+        f"env step, wall {time.perf_counter() - start:.0f} s"
+    )
+    return 0
+
+
 # --- end of area functions ---------------------------------------------------
 
 
@@ -296,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_AREAS = [_add_envs, _add_demo, _add_data, _add_worldmodel, _add_bench]
+_AREAS = [_add_envs, _add_demo, _add_plan, _add_data, _add_worldmodel, _add_bench]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from wmplan.envs.render import gl_backend
 gl_backend()
 
 import gymnasium as gym  # noqa: E402
+
 from wmplan.envs.dmc import DMC_TASKS  # noqa: E402
 
 

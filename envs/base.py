@@ -17,6 +17,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium import spaces
+
 from wmplan.envs.render import FastRenderer
 
 # Full physics state: time, qpos, qvel, act, plugin state, mocap, equality flags.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
+
 from wmplan.envs import TASKS, check_task_id, make
 
 

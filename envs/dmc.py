@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from wmplan.envs.pixels import PixelRewardEnv
 
 # (domain, task) pairs of the first suite.

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from wmplan.envs.pixels import PixelRewardEnv
 from wmplan.envs.render import FreeCamera
 

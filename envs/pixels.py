@@ -15,6 +15,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium import spaces
+
 from wmplan.envs.base import check_action, validate_action_repeat, validate_image_size
 from wmplan.envs.render import FastRenderer, FreeCamera
 

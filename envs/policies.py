@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
 from wmplan.envs.base import Policy
 
 POLICY_NAMES = ("random", "ou", "colored", "expert")

@@ -21,6 +21,7 @@ One env step is 10 physics steps of 0.005 s (times ``action_repeat``).
 from __future__ import annotations
 
 import numpy as np
+
 from wmplan.envs.base import GoalTask
 
 POS_TOL, YAW_TOL = 0.025, 0.2

@@ -20,6 +20,7 @@ One env step is one control step of 0.02 s (times ``action_repeat``).
 from __future__ import annotations
 
 import numpy as np
+
 from wmplan.envs.base import GoalTask
 
 LINK1, LINK2 = 0.12, 0.12  # shoulder -> wrist, wrist -> fingertip

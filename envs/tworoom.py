@@ -20,6 +20,7 @@ One env step is 5 physics steps of 0.01 s (times ``action_repeat``).
 from __future__ import annotations
 
 import numpy as np
+
 from wmplan.envs.base import GoalTask
 
 DOOR_HALF_WIDTH = 0.25

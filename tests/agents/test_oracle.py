@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from wmplan.agents.oracle import OracleMPCAgent, SimulatorRollout
 from wmplan.planners import make_config
 
