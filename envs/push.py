@@ -15,7 +15,7 @@ the pusher lets go.
 | Success | block position within 0.025 and yaw within 0.2 rad of the goal pose; ``goal_distance`` = max(pos_err / 0.025, yaw_err / 0.2), success when <= 1 |
 | Episode end | never terminates (unless ``terminate_on_success``); truncated at ``max_episode_steps`` (200) |
 
-One env step is 10 physics steps of 0.005 s (times ``action_repeat``).
+One env step is 5 physics steps of 0.01 s (times ``action_repeat``).
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class Push(GoalTask):
 
     xml_file = "push.xml"
     cameras = ("top",)
-    frame_skip = 10
+    frame_skip = 5
     success_threshold = 1.0
     state_dim = 10
     success_text = f"block within {POS_TOL} and {YAW_TOL} rad of the goal pose"
