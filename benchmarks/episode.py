@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from wmplan.benchmarks.suite import AgentSpec, ProtocolConfig
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from wmplan.benchmarks import stats
 from wmplan.benchmarks.references import REFERENCES, TASK_NAMES, references_for
 from wmplan.benchmarks.results import load_rows

@@ -185,10 +185,12 @@ class AgentSpec:
         )
 
     def checkpoint_for(self, task_id: str) -> str | None:
-        """The checkpoint path for ``task_id`` (``{task}`` -> short task name)."""
+        """The checkpoint path for ``task_id`` (``{task}`` -> short task name, e.g.
+        'Reacher'; ``{task_lower}`` -> 'reacher')."""
         if self.checkpoint is None:
             return None
-        return self.checkpoint.replace("{task}", short_task(task_id))
+        name = short_task(task_id)
+        return self.checkpoint.replace("{task}", name).replace("{task_lower}", name.lower())
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "kind": self.kind}

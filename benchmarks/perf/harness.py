@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from wmplan.benchmarks.results import load_rows
 from wmplan.benchmarks.runner import run_suite
 from wmplan.benchmarks.suite import AgentSpec, ProtocolConfig, SuiteConfig

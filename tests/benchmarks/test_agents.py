@@ -4,6 +4,7 @@ episode; unavailable agents get a message saying what is missing."""
 from __future__ import annotations
 
 import pytest
+
 import wmplan.envs
 from wmplan.benchmarks.agents import availability, build_agent, fingerprint, is_privileged
 from wmplan.benchmarks.episode import run_episode

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from wmplan.benchmarks.results import DETERMINISTIC, load_rows
 from wmplan.benchmarks.runner import run_suite
 from wmplan.benchmarks.suite import load_suite

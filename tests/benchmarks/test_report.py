@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
 from wmplan.benchmarks.cli import main
 from wmplan.benchmarks.episode import encode_gif
 from wmplan.benchmarks.report import PLOTS

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from wmplan.benchmarks.results import DETERMINISTIC, ResultsDB, load_rows
 from wmplan.benchmarks.runner import plan_jobs, run_suite
 from wmplan.benchmarks.suite import load_suite
@@ -101,7 +102,7 @@ def test_db_refuses_duplicate_rows(tmp_path):
 def test_unavailable_agents_are_skipped_with_a_note_or_fail(tmp_path):
     suite = load_suite("quick").replace(tasks=("wmplan/Reacher-v0",), episodes=1)
     jobs, notes, _ = plan_jobs(suite, set(), version="test")
-    assert any("wm-cem" in n and "runs/wm-Reacher" in n for n in notes)
+    assert any("wm-cem" in n and "runs/wm-reacher" in n for n in notes)
     assert {j.agent.name for j in jobs} >= {"random"}
     with pytest.raises(ValueError, match="skip_missing"):
         plan_jobs(suite.replace(skip_missing=False), set(), version="test")
