@@ -16,6 +16,7 @@ import time
 
 import mujoco
 import numpy as np
+
 import wmplan.envs
 from wmplan.agents.oracle import SimulatorRollout
 

@@ -30,6 +30,7 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
 from wmplan.planners import make_planner
 
 LATENT, HIDDEN, ACTION, HORIZON = 256, 512, 6, 5

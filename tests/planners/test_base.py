@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from wmplan.planners import (
     CEMConfig,
     GradientConfig,

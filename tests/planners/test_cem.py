@@ -1,5 +1,6 @@
 import torch
 from planner_problems import quadratic_cost, seeded
+
 from wmplan.planners import CEMConfig, cem
 
 TARGET = torch.tensor(

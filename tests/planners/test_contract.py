@@ -3,6 +3,7 @@
 import pytest
 import torch
 from planner_problems import quadratic_cost, seeded
+
 from wmplan.planners import PLANNERS, make_planner
 
 SMALL = {

@@ -2,6 +2,7 @@ import pytest
 import torch
 from planner_problems import quadratic_cost, seeded
 from test_cem import TARGET
+
 from wmplan.planners import ICEMConfig, icem, shift
 from wmplan.planners.icem import colored_noise
 

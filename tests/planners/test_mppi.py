@@ -1,6 +1,7 @@
 import torch
 from planner_problems import quadratic_cost, seeded
 from test_cem import TARGET
+
 from wmplan.planners import MPPIConfig, mppi
 
 
