@@ -46,24 +46,35 @@ def _cmd_envs_show(args: argparse.Namespace) -> int:
 
 # --- demo ----------------------------------------------------------------------
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="the main job of `make demo`")
-    p.add_argument("--out", default="runs/demo", help="output directory")
-    p.add_argument("--episodes", type=int, default=10)
+    p = sub.add_parser(
+        "demo",
+        help="the main job of `make demo`: tasks, contact sheets, quick suite, report",
+        description="Lists the tasks, writes each goal task's observation|goal contact sheet, "
+        "runs the `quick` benchmark suite (random vs oracle MPC vs trained world models) and "
+        "writes its report. Rerunning skips finished episodes.",
+    )
+    p.add_argument("--out", default="runs/demo", help="run directory")
+    p.add_argument("--workers", type=int, help="worker processes (default: CPU cores)")
     p.set_defaults(func=_cmd_demo)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from wmplan.envs import GOAL_TASKS
-    from wmplan.envs.catalog import format_task_table, random_episodes, show_task
+    from wmplan.envs.catalog import format_task_table, show_task
 
     print(format_task_table(), end="\n\n")
-    print(f"{'task':<20} {'random success':>15} {'frames/s':>9}  contact sheet")
+    sheets = Path(args.out) / "tasks"
     for task_id in GOAL_TASKS:
-        sheet, _ = show_task(task_id, args.out)
-        r = random_episodes(task_id, episodes=args.episodes)
-        rate = f"{r['success_rate']:.0%} ({int(r['success_rate'] * r['episodes'])}/{r['episodes']})"
-        print(f"{task_id.split('/')[-1]:<20} {rate:>15} {r['fps']:>9.0f}  {sheet}")
-    return 0
+        sheet, _ = show_task(task_id, sheets)
+        print(f"{task_id}: observation | goal -> {sheet}")
+    print()
+    bench_argv = ["bench", "--suite", "quick", "--out", args.out, "--report"]
+    if args.workers:
+        bench_argv += ["--workers", str(args.workers)]
+    bench_args = build_parser().parse_args(bench_argv)
+    return int(bench_args.func(bench_args) or 0)
 
 
 # --- data ----------------------------------------------------------------------
