@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from wmplan.envs.policies import PolicyConfig, make_policy
 from wmplan.worldmodel.dataset import (
     COMPRESSIONS,

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from wmplan.worldmodel.dataset import (
     Dataset,
     DatasetMeta,

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor
+
 from wmplan.worldmodel.model import JEPAWorldModel
 
 

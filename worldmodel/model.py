@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+
 from wmplan.worldmodel.encoder import Encoder
 from wmplan.worldmodel.losses import (
     LossConfig,

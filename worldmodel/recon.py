@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
 from wmplan.worldmodel.encoder import frames_to_float
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.model import JEPAWorldModel, LossOutput, ModelConfig

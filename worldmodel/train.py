@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
+
 from wmplan.worldmodel import checkpoint as ckpt
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.model import JEPAWorldModel, ModelConfig, build_model

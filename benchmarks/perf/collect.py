@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from wmplan.envs.policies import PolicyConfig
 from wmplan.worldmodel.collect import CollectConfig, collect
 from wmplan.worldmodel.dataset import FIELDS, Dataset

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
 from wmplan.worldmodel.data import EpisodeWindows, WindowConfig, to_model_input
 from wmplan.worldmodel.dataset import DatasetMeta, EpisodeWriter, synthetic_episodes
 

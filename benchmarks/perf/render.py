@@ -77,7 +77,9 @@ def main() -> None:
     from dm_control import mujoco as dm_mujoco
     from dm_control import suite
 
-    print(f"GL backend: {os.environ.get('MUJOCO_GL')}; image 64x64; {args.seconds:.0f} s per figure")
+    print(
+        f"GL backend: {os.environ.get('MUJOCO_GL')}; image 64x64; {args.seconds:.0f} s per figure"
+    )
     rows = []
     xml = Path(wmplan.envs.__file__).with_name("reacher.xml")
     pairs = [
@@ -89,7 +91,9 @@ def main() -> None:
         ours = wmplan_fps(task_id, args.seconds)
         theirs = dm_control_fps(physics, args.seconds)
         rows.append((task_id, model_name, ours, theirs))
-    print(f"\n{'wmplan task':<28} {'model':<20} {'wmplan f/s':>10} {'dm_control f/s':>15} {'ratio':>6}")
+    print(
+        f"\n{'wmplan task':<28} {'model':<20} {'wmplan f/s':>10} {'dm_control f/s':>15} {'ratio':>6}"
+    )
     for task_id, model_name, ours, theirs in rows:
         print(f"{task_id:<28} {model_name:<20} {ours:>10.0f} {theirs:>15.0f} {ours / theirs:>6.2f}")
 

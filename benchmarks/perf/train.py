@@ -18,6 +18,7 @@ import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.model import ModelConfig, build_model
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 from wm_fixtures import TINY, one_thread  # noqa: F401  (autouse)
+
 from wmplan.agents.wm import WorldModel
 from wmplan.worldmodel import checkpoint as ckpt
 from wmplan.worldmodel.model import build_model

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from wmplan.envs.policies import PolicyConfig
 from wmplan.worldmodel.collect import (
     CollectConfig,

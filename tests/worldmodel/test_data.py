@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from wmplan.worldmodel.data import EpisodeWindows, WindowConfig, open_windows, to_model_input
 from wmplan.worldmodel.dataset import (
     DatasetError,

@@ -9,6 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+
 from wmplan.benchmarks.cli import main as cli
 from wmplan.worldmodel.dataset import (
     FIELDS,

@@ -6,6 +6,7 @@ import json
 
 import torch
 from wm_fixtures import TINY, one_thread  # noqa: F401  (autouse)
+
 from wmplan.worldmodel.evaluate import (
     Episodes,
     effective_rank,

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 import torch
 from wm_fixtures import TINY, one_thread  # noqa: F401  (autouse)
+
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.model import JEPAWorldModel, ModelConfig, build_model
 from wmplan.worldmodel.recon import PixelWorldModel

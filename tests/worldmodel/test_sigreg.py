@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from wm_fixtures import one_thread  # noqa: F401  (autouse)
+
 from wmplan.worldmodel.sigreg import epps_pulley, epps_pulley_reference, sigreg
 
 

@@ -16,6 +16,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from wm_fixtures import TINY, one_thread, write_synthetic  # noqa: F401  (autouse)
+
 from wmplan.worldmodel.checkpoint import load_model, resolve
 from wmplan.worldmodel.evaluate import evaluate_checkpoint
 from wmplan.worldmodel.losses import LossConfig

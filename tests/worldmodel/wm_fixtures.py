@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from wmplan.worldmodel.dataset import DatasetMeta, EpisodeWriter, synthetic_episodes
 from wmplan.worldmodel.model import ModelConfig
 
