@@ -246,9 +246,17 @@ def _build_wm(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
 
     options = dict(spec.options)
     cost = {k[5:]: options.pop(k) for k in ("cost_mode", "cost_discount") if k in options}
+    path = spec.checkpoint_for(task_id)
+    model = _world_model(path)
+    trained_on = model.checkpoint_config.get("metadata", {}).get("task") or ""
+    if trained_on and trained_on != task_id:
+        raise ValueError(
+            f"agent {spec.name!r}: the world model at {path} was trained on {trained_on}, "
+            f"not {task_id}"
+        )
     return _call(
         MPCAgent,
-        model=_world_model(spec.checkpoint_for(task_id)),
+        model=model,
         planner=spec.planner.name,
         planner_config=_planner_config(spec),
         seed=seed,

@@ -50,6 +50,25 @@ def test_world_model_agent_loads_a_checkpoint_per_task(tmp_path):
     assert m["steps"] >= 1 and m["plan_info"]["calls"] >= 1
 
 
+def test_world_model_trained_on_another_task_is_refused(tmp_path):
+    model_mod = pytest.importorskip("wmplan.worldmodel.model")
+    ckpt = pytest.importorskip("wmplan.worldmodel.checkpoint")
+    config = model_mod.ModelConfig(
+        image_size=16, action_dim=2, latent_dim=8, cnn_channels=(4, 8), feat_dim=32,
+        projector_hidden=32, pred_width=16, pred_depth=1, pred_heads=2, history=2,
+    )  # fmt: skip
+    path = tmp_path / "wm-twoRoom-model"
+    model = model_mod.build_model(config)
+    ckpt.save_checkpoint(path, model, config.to_dict(), {"task": "wmplan/TwoRoom-v0"})
+    spec = AgentSpec("wm", "wm", planner=TINY_CEM, checkpoint=str(path))
+    env = wmplan.envs.make("wmplan/Reacher-v0", image_size=16)
+    try:
+        with pytest.raises(ValueError, match="trained on wmplan/TwoRoom-v0, not wmplan/Reacher-v0"):
+            build_agent(spec, "wmplan/Reacher-v0", env, seed=0)
+    finally:
+        env.close()
+
+
 def test_python_agent_with_a_missing_module_is_unavailable():
     spec = AgentSpec("x", "python", options=(("entry_point", "no_such_module_xyz:Agent"),))
     assert "no_such_module_xyz is not available" in availability(spec, "wmplan/Reacher-v0")
