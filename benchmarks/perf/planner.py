@@ -9,8 +9,10 @@ summed over the horizon.
     elites; B = 1 and 8), the effective FLOP/s of the model's linear layers
     during planning divided by the fp32 matmul FLOP/s of the same GEMM shapes
     timed alone in the same run (target >= 0.8). Shown for a straightforward
-    rollout (``torch.cat`` + ``nn.Sequential`` per step) and for the fused one
-    wmplan uses (first Linear split into latent and action parts, the action
+    rollout (``torch.cat`` + ``nn.Sequential`` per step) and for a fused one
+    written here to show what the planner reaches once the model's overhead is
+    gone (wmplan's JEPA predictor is a transformer with its own KV-cached
+    rollout, not this MLP): first Linear split into latent and action parts, the action
     part of all steps in one GEMM, preallocated buffers, in-place LayerNorm and
     Mish via their ``out=`` kernels).
 (b) Against stable-worldmodel's ``CEMSolver`` (300 samples, 30 iterations,
