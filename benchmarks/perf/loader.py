@@ -4,9 +4,9 @@ Prints, from one run:
   * loader frames/s: ``EpisodeWindows.sample_batch`` + ``to_model_input`` (uint8 ->
     float [B, T, 3, H, W]) with the pixels cached in memory, and read from the HDF5
     file by 2 worker processes (the mode for data that does not fit in RAM);
-  * trainer frames/s: forward + backward + Adam step of a stand-in world model of
-    the size of the design's CPU probe (4 stride-2 convs 32-64-128-128, MLP to
-    D=64, MLP predictor 512-512 on two past latents and an action block);
+  * trainer frames/s: a full training step (JEPA losses with SIGReg, backward,
+    gradient clipping, AdamW) of wmplan's default world model, the one
+    ``wmplan train`` builds, on the same windows;
   * loader / trainer ratio for each mode (target >= 10: the loader is never the
     bottleneck).
 
@@ -23,36 +23,11 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from wmplan.worldmodel.data import EpisodeWindows, WindowConfig, to_model_input
 from wmplan.worldmodel.dataset import DatasetMeta, EpisodeWriter, synthetic_episodes
-
-
-class StandInWorldModel(nn.Module):
-    """CNN encoder [B*T, 3, H, W] -> [B*T, D]; MLP predictor (z_{t-1}, z_t, a_t) -> z_{t+1}."""
-
-    def __init__(self, image_size: int, action_block_dim: int, latent: int = 64):
-        super().__init__()
-        chans = [3, 32, 64, 128, 128]
-        layers: list[nn.Module] = []
-        for c_in, c_out in zip(chans[:-1], chans[1:], strict=True):
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.ReLU()]
-        self.conv = nn.Sequential(*layers, nn.Flatten())
-        flat = 128 * (image_size // 16) ** 2
-        self.head = nn.Sequential(nn.Linear(flat, 512), nn.ReLU(), nn.Linear(512, latent))
-        self.predictor = nn.Sequential(
-            nn.Linear(2 * latent + action_block_dim, 512), nn.ReLU(),
-            nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, latent),
-        )  # fmt: skip
-
-    def loss(self, frames: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """frames float [B, T, 3, H, W], actions [B, T, k*A] -> teacher-forced MSE."""
-        b, t = frames.shape[:2]
-        z = self.head(self.conv(frames.flatten(0, 1))).view(b, t, -1)
-        inp = torch.cat([z[:, :-2], z[:, 1:-1], actions[:, 1:-1]], dim=-1)
-        pred = z[:, 1:-1] + self.predictor(inp)
-        return (pred - z[:, 2:].detach()).square().mean()
+from wmplan.worldmodel.losses import LossConfig
+from wmplan.worldmodel.model import ModelConfig, build_model
 
 
 def synthetic_dataset(folder: Path, episodes: int = 200) -> Path:
@@ -81,18 +56,22 @@ def loader_fps(path: Path, cache: str, batch: int, frames: int, seconds: float) 
 
 
 def trainer_fps(path: Path, batch: int, frames: int, seconds: float) -> float:
-    """Frames/s consumed by training steps of the stand-in model (data pre-loaded)."""
+    """Frames/s consumed by training steps of the default world model (data pre-loaded)."""
     config = WindowConfig(frames=frames, block=5, cache="memory")
     with EpisodeWindows(path, config) as windows:
         b = windows.sample_batch(batch)
         x, a = to_model_input(b.frames), b.actions
-        model = StandInWorldModel(windows.image_size, windows.action_block_dim)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        cfg = ModelConfig(image_size=windows.image_size, action_dim=windows.action_block_dim // 5)
+    torch.manual_seed(0)
+    model, loss_cfg = build_model(cfg).train(), LossConfig()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    gen = torch.Generator().manual_seed(0)
 
     def step() -> None:
-        loss = model.loss(x, a)
+        out = model.loss(x, a, loss_cfg, gen)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
     step()
@@ -108,14 +87,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="dataset .h5 (default: synthetic)")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--frames", type=int, default=6, help="frames per window")
+    parser.add_argument("--frames", type=int, default=7, help="frames per window (train default)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.data or synthetic_dataset(Path(tmp))
         print(f"data {path}; batch {args.batch} windows x {args.frames} frames; "
               f"torch threads {torch.get_num_threads()}")  # fmt: skip
         train = trainer_fps(path, args.batch, args.frames, args.seconds)
-        print(f"trainer (stand-in world model step)   {train:9.0f} frames/s")
+        print(f"trainer (world-model training step)   {train:9.0f} frames/s")
         for cache, label in (("memory", "in-memory cache"), ("disk", "HDF5 + 2 workers")):
             fps = loader_fps(path, cache, args.batch, args.frames, args.seconds)
             print(f"loader  ({label:<16})          {fps:9.0f} frames/s   "
