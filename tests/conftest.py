@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 import wmplan.envs  # noqa: F401  (registers the tasks, picks the GL backend)
 
@@ -20,3 +21,14 @@ def make_env():
     yield _make
     for env in built:
         env.close()
+
+
+@pytest.fixture
+def one_thread():
+    """Run the test on one torch thread (restored after). Small tensors run fastest
+    on one thread, above all on a busy shared CPU. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -13,15 +13,9 @@ import wmplan.envs
 from wmplan.agents.wm import WorldModel
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 SHIPPED = sorted(p.name for p in MODELS.glob("wm-*") if (p / "model.safetensors").is_file())
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_reference_models_ship_for_reacher_and_tworoom():

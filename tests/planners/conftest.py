@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from planner_problems import LQR
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors run fastest on one thread, above all on a busy shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _planner_tests_on_one_thread(one_thread):
+    """Every planner test runs on one torch thread (``one_thread`` in tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

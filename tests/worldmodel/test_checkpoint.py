@@ -8,11 +8,13 @@ import pickle
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from wm_fixtures import TINY, one_thread  # noqa: F401  (autouse)
+from wm_fixtures import TINY
 
 from wmplan.agents.wm import WorldModel
 from wmplan.worldmodel import checkpoint as ckpt
 from wmplan.worldmodel.model import build_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def saved(tmp_path, model=None):

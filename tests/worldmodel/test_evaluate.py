@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
-from wm_fixtures import TINY, one_thread  # noqa: F401  (autouse)
+from wm_fixtures import TINY
 
 from wmplan.worldmodel.evaluate import (
     Episodes,
@@ -16,6 +17,8 @@ from wmplan.worldmodel.evaluate import (
     summary_lines,
 )
 from wmplan.worldmodel.model import build_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -6,11 +6,13 @@ import dataclasses
 
 import pytest
 import torch
-from wm_fixtures import TINY, one_thread  # noqa: F401  (autouse)
+from wm_fixtures import TINY
 
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.model import JEPAWorldModel, ModelConfig, build_model
 from wmplan.worldmodel.recon import PixelWorldModel
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def frames(b: int, t: int, size: int = 16, seed: int = 0) -> torch.Tensor:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from wm_fixtures import one_thread  # noqa: F401  (autouse)
 
 from wmplan.worldmodel.sigreg import epps_pulley, epps_pulley_reference, sigreg
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from wm_fixtures import TINY, one_thread, write_synthetic  # noqa: F401  (autouse)
+from wm_fixtures import TINY, write_synthetic
 
 from wmplan.worldmodel.checkpoint import load_model, resolve
 from wmplan.worldmodel.evaluate import evaluate_checkpoint
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.train import TrainConfig, lr_at, train
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-import torch
-
 from wmplan.worldmodel.dataset import DatasetMeta, EpisodeWriter, synthetic_episodes
 from wmplan.worldmodel.model import ModelConfig
 
@@ -42,12 +39,3 @@ def write_synthetic(path: Path, episodes: int = 8) -> Path:
         for episode in synthetic_episodes(META, episodes):
             writer.append(episode)
     return path
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors run fastest on one thread, above all on a busy shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
