@@ -71,32 +71,3 @@ def show_task(
     imageio.imwrite(sheet, frames[0])
     imageio.mimsave(gif, frames, duration=0.05, loop=0)
     return [sheet, gif]
-
-
-def random_episodes(
-    task_id: str, episodes: int = 10, budget: int = 50, seed: int = 0, image_size: int = 64
-) -> dict[str, float]:
-    """Random-policy episodes under the goal protocol (goal offset 25, ``budget`` steps,
-    success if the predicate holds at any step). Returns success rate and frames/s of
-    step + render."""
-    import time
-
-    check_task_id(task_id)
-    env = make(task_id, image_size=image_size)
-    rng = np.random.default_rng(seed)
-    successes, frames, seconds = 0, 0, 0.0
-    try:
-        for episode in range(episodes):
-            env.reset(seed=seed * 100_003 + episode)
-            start = time.perf_counter()
-            for _ in range(budget):
-                action = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
-                _, _, _, _, info = env.step(action)
-                frames += 1
-                if info["success"]:
-                    successes += 1
-                    break
-            seconds += time.perf_counter() - start
-    finally:
-        env.close()
-    return {"success_rate": successes / episodes, "episodes": episodes, "fps": frames / seconds}
