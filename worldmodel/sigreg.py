@@ -48,9 +48,10 @@ class _EppsPulley(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, dt: float, gauss: Tensor, weights: Tensor) -> Tensor:
-        n, knots = x.shape[-2], gauss.shape[0]
-        c1, s1 = torch.cos(x * dt), torch.sin(x * dt)  # [..., n, M]
+    def forward(ctx, x: Tensor, t: Tensor, gauss: Tensor, weights: Tensor) -> Tensor:
+        n, knots = x.shape[-2], t.shape[0]
+        theta = x * t[1]  # t_1 = dt
+        c1, s1 = torch.cos(theta), torch.sin(theta)  # [..., n, M]
         res = [torch.ones_like(c1[..., 0, :])]  # k = 0: phi_n(0) = 1
         ims = [torch.zeros_like(c1[..., 0, :])]
         c, s = c1, s1
@@ -61,16 +62,14 @@ class _EppsPulley(torch.autograd.Function):
             ims.append(s.mean(dim=-2))
         re, im = torch.stack(res, dim=-1), torch.stack(ims, dim=-1)  # [..., M, K]
         stat = ((re - gauss).square() + im.square()) @ weights * n  # [..., M]
-        ctx.save_for_backward(c1, s1, re, im, gauss, weights)
-        ctx.dt = dt
+        ctx.save_for_backward(c1, s1, re, im, t, gauss, weights)
         return stat
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        c1, s1, re, im, gauss, weights = ctx.saved_tensors
-        knots = gauss.shape[0]
+        c1, s1, re, im, t, gauss, weights = ctx.saved_tensors
+        knots = t.shape[0]
         # d stat / d x_i = 2 sum_k w_k t_k (im_k cos(t_k x_i) - (re_k - g_k) sin(t_k x_i))
-        t = torch.arange(knots, dtype=c1.dtype, device=c1.device) * ctx.dt
         wt = (2.0 * weights * t) * grad.unsqueeze(-1)  # [..., M, K]
         a_cos = (im * wt).unsqueeze(-3)  # [..., 1, M, K]
         a_sin = ((re - gauss) * wt).unsqueeze(-3)
@@ -87,8 +86,8 @@ def epps_pulley(x: Tensor, knots: int = 17, t_max: float = 3.0) -> Tensor:
 
     Scaled by the sample count n, so under the null it is O(1) whatever n.
     """
-    _, gauss, weights = _knots(knots, t_max, x)
-    return _EppsPulley.apply(x, t_max / (knots - 1), gauss, weights)
+    t, gauss, weights = _knots(knots, t_max, x)
+    return _EppsPulley.apply(x, t, gauss, weights)
 
 
 def epps_pulley_reference(x: Tensor, knots: int = 17, t_max: float = 3.0) -> Tensor:

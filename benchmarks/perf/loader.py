@@ -61,7 +61,7 @@ def trainer_fps(path: Path, batch: int, frames: int, seconds: float) -> float:
     with EpisodeWindows(path, config) as windows:
         b = windows.sample_batch(batch)
         x, a = to_model_input(b.frames), b.actions
-        cfg = ModelConfig(image_size=windows.image_size, action_dim=windows.action_block_dim // 5)
+        cfg = ModelConfig(image_size=windows.image_size, action_dim=windows.action_dim)
     torch.manual_seed(0)
     model, loss_cfg = build_model(cfg).train(), LossConfig()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
