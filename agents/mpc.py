@@ -126,8 +126,9 @@ class RecedingHorizon:
 class MPCAgent:
     """World-model MPC towards a goal image (``reset(obs, goal)`` / ``act(obs)``).
 
-    The cost of a candidate is the latent distance of its predicted embeddings to
-    the goal image's embedding (``LatentGoalCost``). Observations are encoded as
+    The cost of a candidate is the distance of its predicted embeddings to the goal
+    image's embedding (``LatentGoalCost``: latent distance, or the model's learned
+    temporal distance when it has a reach head). Observations are encoded as
     they arrive; the predictor gets the last ``model.history`` latents one action
     block apart (repeating the first while the episode is younger than that).
     """
@@ -180,8 +181,10 @@ class MPCAgent:
         if self.loop.needs_plan:
             z_hist, z_goal = self._history(), self._z_goal
 
+            reach = getattr(self.model, "reach", None)
+
             def cost_fn(actions: Tensor) -> Tensor:
-                return self.cost(self.model.rollout(z_hist, actions), z_goal)
+                return self.cost(self.model.rollout(z_hist, actions), z_goal, reach)
 
             self.loop.plan(cost_fn)
         return self.loop.next_action()

@@ -3,6 +3,8 @@
     wm = WorldModel.load("runs/reacher")
     z = wm.encode(pixels)                 # uint8 [B, T, H, W, 3] -> z[B, T, D]
     z_roll = wm.rollout(z, actions)       # [B, T, D], [B, N, H, k*A] -> [B, N, H, D]
+    wm.reach                              # ReachHead (z_a, z_b) -> env steps, or None
+    wm.planning                           # MPC options it was validated with (planning.json)
 
 The weights are frozen (``requires_grad=False``) and the model is in eval
 mode, but ``rollout`` keeps autograd on so gradient planners can differentiate
@@ -18,15 +20,27 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from wmplan.worldmodel.checkpoint import load_model
+from wmplan.worldmodel.checkpoint import CheckpointError, _read_json, load_model, resolve
+from wmplan.worldmodel.reach import ReachHead, load_reach
 
 
 class WorldModel:
     """Frozen world model with the planner-facing verbs ``encode`` and ``rollout``."""
 
-    def __init__(self, model: torch.nn.Module, config: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        config: dict[str, Any] | None = None,
+        reach: ReachHead | None = None,
+        planning: dict[str, Any] | None = None,
+    ):
         self.model = model.eval().requires_grad_(False)
         self.checkpoint_config = config or {}
+        # Learned temporal distance between latents (``reach.py``), if the checkpoint has one.
+        self.reach = reach
+        # MPC settings this model was validated with (``planning.json``): agent options
+        # that apply unless the agent spec sets them.
+        self.planning = dict(planning or {})
         c = model.config
         self.image_size: int = c.image_size
         self.action_dim: int = c.action_dim  # A, per env step
@@ -37,9 +51,12 @@ class WorldModel:
 
     @classmethod
     def load(cls, path: str | Path) -> WorldModel:
-        """From a checkpoint directory or a run directory (its newest checkpoint)."""
+        """From a checkpoint directory or a run directory (its newest checkpoint), with
+        the reachability head stored beside the weights if there is one."""
         model, config = load_model(path)
-        return cls(model, config)
+        directory = resolve(path)
+        reach = load_reach(directory, model.config.latent_dim)
+        return cls(model, config, reach, read_planning(directory))
 
     @torch.no_grad()
     def encode(self, pixels: np.ndarray | Tensor) -> Tensor:
@@ -72,3 +89,21 @@ class WorldModel:
         c = self.model.config
         return (f"WorldModel({c.kind}, {c.encoder} encoder, D={c.latent_dim}, "
                 f"k={c.action_block}, A={c.action_dim}, history={c.history})")  # fmt: skip
+
+
+PLANNING_FILE = "planning.json"
+PLANNING_KEYS = ("horizon", "replan_every", "cost_mode", "cost_discount", "cost_metric",
+                 "cost_latent_weight")  # fmt: skip
+
+
+def read_planning(directory: str | Path) -> dict[str, Any]:
+    """The MPC options stored in a checkpoint's ``planning.json`` ({} if it has none)."""
+    path = Path(directory) / PLANNING_FILE
+    if not path.exists():
+        return {}
+    planning = _read_json(path)
+    if not isinstance(planning, dict) or set(planning) - set(PLANNING_KEYS):
+        raise CheckpointError(
+            f"{path}: expected a mapping with keys among {list(PLANNING_KEYS)}, got {planning!r}"
+        )
+    return planning

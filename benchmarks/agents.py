@@ -238,16 +238,22 @@ def _world_model(path: str) -> Any:
     return _MODELS[key]
 
 
+COST_OPTIONS = ("cost_mode", "cost_discount", "cost_metric", "cost_latent_weight")
+
+
 def _build_wm(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
     """``MPCAgent`` over the task's world model; options: ``horizon``,
-    ``replan_every``, ``cost_mode`` ('final' or 'all'), ``cost_discount``."""
+    ``replan_every``, ``cost_mode`` ('final' or 'all'), ``cost_discount``, ``cost_metric``
+    ('auto', 'latent' or 'reach'), ``cost_latent_weight``; defaults come from the model's
+    ``planning.json`` when it has one."""
     from wmplan.agents.costs import LatentGoalCost
     from wmplan.agents.mpc import MPCAgent
 
-    options = dict(spec.options)
-    cost = {k[5:]: options.pop(k) for k in ("cost_mode", "cost_discount") if k in options}
     path = spec.checkpoint_for(task_id)
     model = _world_model(path)
+    # The model's validated planning settings, then the spec's own options over them.
+    options = {**model.planning, **dict(spec.options)}
+    cost = {k[5:]: options.pop(k) for k in COST_OPTIONS if k in options}
     trained_on = model.checkpoint_config.get("metadata", {}).get("task") or ""
     if trained_on and trained_on != task_id:
         raise ValueError(

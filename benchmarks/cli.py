@@ -210,6 +210,22 @@ def _add_worldmodel(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--decoder-steps", type=int, default=300, help="decoder-probe steps (0: off)")
     e.set_defaults(func=_cmd_eval_model)
 
+    r = sub.add_parser(
+        "train-reach",
+        help="learn a world model's temporal distance between latents (stored beside it)",
+        description="Fit a reachability head on the frozen encoder of CHECKPOINT from the "
+        "episodes of --data and write reach.safetensors + reach.json into the checkpoint; "
+        "world-model MPC then plans on it (cost metric 'auto'). "
+        "Example: wmplan train-reach runs/wm-tworoom --data data/tworoom.h5",
+    )
+    r.add_argument("checkpoint", help="run directory or checkpoint directory")
+    r.add_argument("--data", required=True, help="dataset of the model's task")
+    r.add_argument("--steps", type=int, help="training steps (default: ReachConfig's)")
+    r.add_argument("--max-offset", type=int, help="largest step gap between paired frames")
+    r.add_argument("--quantile", type=float, help="pinball-loss quantile in (0, 1)")
+    r.add_argument("--seed", type=int)
+    r.set_defaults(func=_cmd_train_reach)
+
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from wmplan.worldmodel.train import train_from_options
@@ -237,6 +253,55 @@ def _cmd_eval_model(args: argparse.Namespace) -> int:
     print("\n".join(summary_lines(report)))
     print(f"wrote {out}/eval.json and plots")
     return 0
+
+
+def _cmd_train_reach(args: argparse.Namespace) -> int:
+    import torch
+
+    from wmplan.worldmodel.reach import ReachConfig, fit_reach
+
+    fields = {"steps": args.steps, "max_offset": args.max_offset, "quantile": args.quantile,
+              "seed": args.seed}  # fmt: skip
+    cfg = ReachConfig(**{k: v for k, v in fields.items() if v is not None})
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    fit_reach(args.checkpoint, args.data, cfg)
+    return 0
+
+
+def _add_recipe(sub: argparse._SubParsersAction) -> None:
+    from wmplan.benchmarks.recipe import RECIPES
+
+    r = sub.add_parser(
+        "recipe",
+        help="make a task's reference world model: collect, train, evaluate, model card",
+        description="Run a task's recipe (benchmarks/recipe.py): each stage is printed as the "
+        "wmplan command it runs; rerunning resumes. Example: wmplan recipe tworoom --out "
+        "runs/recipe-tworoom. Size flags shrink a recipe for a quick try (the card says so).",
+    )
+    r.add_argument("name", choices=sorted(RECIPES))
+    r.add_argument("--out", required=True, help="directory for data, model, evaluation, card")
+    r.add_argument("--workers", type=int, default=2, help="collection / evaluation processes")
+    r.add_argument("--episodes", type=int, help="collected episodes (default: the recipe's)")
+    r.add_argument("--steps", type=int, help="env steps per episode")
+    r.add_argument("--train-steps", type=int, help="world-model training steps")
+    r.add_argument("--reach-steps", type=int, help="reachability-head training steps")
+    r.add_argument("--decoder-steps", type=int, help="eval-model decoder-probe steps (0: off)")
+    r.add_argument("--eval-episodes", type=int, help="protocol episodes per evaluation seed")
+    r.set_defaults(func=_cmd_recipe)
+
+
+def _cmd_recipe(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from wmplan.benchmarks.recipe import RECIPES, run_recipe
+
+    sizes = {"episodes": args.episodes, "steps": args.steps, "train_steps": args.train_steps,
+             "reach_steps": args.reach_steps, "decoder_steps": args.decoder_steps,
+             "eval_episodes": args.eval_episodes}  # fmt: skip
+    recipe = dataclasses.replace(
+        RECIPES[args.name], **{k: v for k, v in sizes.items() if v is not None}
+    )
+    return run_recipe(recipe, args.out, workers=args.workers)
 
 
 # --- bench -----------------------------------------------------------------------
@@ -402,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_AREAS = [_add_envs, _add_demo, _add_plan, _add_data, _add_worldmodel, _add_bench]
+_AREAS = [_add_envs, _add_demo, _add_plan, _add_data, _add_worldmodel, _add_recipe, _add_bench]
 
 
 def main(argv: list[str] | None = None) -> int:

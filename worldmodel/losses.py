@@ -59,6 +59,7 @@ class LossConfig:
     vicreg_var_weight: float = 1.0
     vicreg_cov_weight: float = 0.04
     reward_weight: float = 1.0
+    recon_weight: float = 1.0  # auxiliary decoder's pixel MSE (models with aux_decoder)
 
     def __post_init__(self) -> None:
         if self.anti_collapse not in ANTI_COLLAPSE:
@@ -66,7 +67,7 @@ class LossConfig:
                 f"anti_collapse must be one of {ANTI_COLLAPSE}, got {self.anti_collapse!r}"
             )
         for name in ("open_loop_weight", "sigreg_weight", "vicreg_var_weight",
-                     "vicreg_cov_weight", "reward_weight"):  # fmt: skip
+                     "vicreg_cov_weight", "reward_weight", "recon_weight"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.sigreg_directions < 1:

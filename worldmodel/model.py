@@ -17,8 +17,10 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
-from wmplan.worldmodel.encoder import Encoder
+from wmplan.worldmodel.decoder import Decoder
+from wmplan.worldmodel.encoder import Encoder, frames_to_float
 from wmplan.worldmodel.losses import (
     LossConfig,
     open_loop_mse,
@@ -30,6 +32,8 @@ from wmplan.worldmodel.predictor import InverseDynamics, Predictor, RewardHead
 from wmplan.worldmodel.sigreg import sigreg
 
 MODEL_KINDS = ("jepa", "recon")
+AUX_DECODER_CHANNELS = (32, 32, 16, 8)  # ~ the encoder's cost per decoded frame
+AUX_DECODE_EVERY = 3  # decode frames 0, 3, 6, ... of a window: the encoder is shared
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class ModelConfig:
     history: int = 3
     reward_head: bool = False
     inverse_dynamics: bool = False
+    # Auxiliary pixel decoder on z (reconstruction term, ``LossConfig.recon_weight``):
+    # keeps in the latent what prediction alone lets the encoder drop (Push's block yaw).
+    aux_decoder: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.cnn_channels, list):
@@ -148,6 +155,9 @@ class JEPAWorldModel(nn.Module):
         self.inverse = (
             InverseDynamics(c.latent_dim, c.action_block_dim) if c.inverse_dynamics else None
         )
+        self.decoder = (
+            Decoder(c.latent_dim, c.image_size, AUX_DECODER_CHANNELS) if c.aux_decoder else None
+        )
 
     # --- verbs -----------------------------------------------------------------
     def encode(self, frames: Tensor) -> Tensor:
@@ -184,7 +194,15 @@ class JEPAWorldModel(nn.Module):
         ``generator`` seeds SIGReg's random directions.
         """
         z = self.encode(frames)  # [B, T, D]
-        return self._latent_losses(z, actions, cfg, generator, rewards)
+        out = self._latent_losses(z, actions, cfg, generator, rewards)
+        if self.decoder is not None and cfg.recon_weight > 0:
+            pick = slice(None, None, AUX_DECODE_EVERY)
+            target = frames_to_float(frames[:, pick])  # [B*T', 3, H, W] in [-1, 1]
+            rec = F.mse_loss(self.decoder(z[:, pick]), target)
+            out.loss = out.loss + cfg.recon_weight * rec
+            out.metrics["recon_loss"] = rec.item()
+            out.metrics["loss"] = out.loss.item()
+        return out
 
     def _latent_losses(self, z, actions, cfg, generator, rewards) -> LossOutput:
         b, t, _ = z.shape
