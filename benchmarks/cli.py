@@ -304,6 +304,47 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
     return run_recipe(recipe, args.out, workers=args.workers)
 
 
+def _add_distance(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser(
+        "distance",
+        help="success against goal distance (offsets 25, 50, 100; budget 2x) per agent",
+        description="Run a suite's agents with goals farther out than the protocol's 25 "
+        "steps (budget twice the offset) and plot success against the offset; resumable. "
+        "Example: wmplan distance --suite quick --agents random,oracle-cem,wm-cem "
+        "--episodes 10 --out runs/distance",
+    )
+    d.add_argument("--suite", default="quick", help="built-in suite name or YAML file")
+    d.add_argument("--out", required=True, help="directory for rows, distance.json/png")
+    d.add_argument("--offsets", default="25,50,100", help="comma-separated goal offsets")
+    d.add_argument("--tasks", help="comma-separated task ids (default: the suite's)")
+    d.add_argument("--agents", help="comma-separated agent names (default: the suite's)")
+    d.add_argument("--seeds", help="comma-separated seeds (default: the suite's)")
+    d.add_argument("--episodes", type=int, help="episodes per task, agent, offset and seed")
+    d.set_defaults(func=_cmd_distance, sweep=[])
+
+
+def _cmd_distance(args: argparse.Namespace) -> int:
+    from wmplan.benchmarks.bench import suite_from_args
+    from wmplan.benchmarks.distance import run_distance
+
+    try:
+        offsets = [int(o) for o in args.offsets.split(",") if o.strip()]
+    except ValueError:
+        raise ValueError(
+            f"--offsets must be comma-separated integers, got {args.offsets!r}"
+        ) from None
+    import torch
+
+    torch.set_num_threads(1)
+    summary = run_distance(suite_from_args(args), offsets, args.out)
+    for task, agents in summary.items():
+        for agent, points in agents.items():
+            cells = ", ".join(f"{p['offset']}: {p['successes']}/{p['n']}" for p in points)
+            print(f"{task} {agent}: {cells}")
+    print(f"wrote {args.out}/distance.json and distance.png")
+    return 0
+
+
 # --- bench -----------------------------------------------------------------------
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
@@ -378,6 +419,10 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
         help="planner setting, repeatable (e.g. num_samples=300 iterations=30)",
     )  # fmt: skip
     p.add_argument("--checkpoint", help="world-model run or checkpoint dir (--agent wm)")
+    p.add_argument(
+        "--agent-opt", action="append", default=[], metavar="KEY=VALUE",
+        help="agent option, repeatable (wm: horizon=3, cost_metric=latent, ...)",
+    )  # fmt: skip
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--goal-offset", type=int, default=25)
@@ -394,7 +439,7 @@ def _parse_options(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"planner option must look like KEY=VALUE, got {pair!r}")
+            raise ValueError(f"option must look like KEY=VALUE, got {pair!r}")
         options[key] = yaml.safe_load(value)
     return options
 
@@ -419,7 +464,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     planner = None
     if args.agent != "random":
         planner = PlannerSpec(args.planner, tuple(_parse_options(args.planner_opt).items()))
-    spec = AgentSpec(args.agent, args.agent, planner=planner, checkpoint=args.checkpoint)
+    spec = AgentSpec(args.agent, args.agent, planner=planner, checkpoint=args.checkpoint,
+                     options=tuple(_parse_options(args.agent_opt).items()))  # fmt: skip
     protocol = ProtocolConfig(goal_offset=args.goal_offset, budget=args.budget)
     env = make(args.task, max_episode_steps=max(args.budget, 200))
     video = Path(args.video) if args.video else None
@@ -467,7 +513,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_AREAS = [_add_envs, _add_demo, _add_plan, _add_data, _add_worldmodel, _add_recipe, _add_bench]
+_AREAS = [
+    _add_envs, _add_demo, _add_plan, _add_data, _add_worldmodel, _add_recipe, _add_distance,
+    _add_bench,
+]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

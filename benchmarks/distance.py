@@ -1,0 +1,140 @@
+"""Success against goal distance: how far each agent can plan in one shot.
+
+The protocol puts the goal ``goal_offset`` expert steps from the start (25 by
+default). Here the same agents meet goals 25, 50 and 100 steps out, with a budget
+of twice the offset, so a curve shows where one-shot latent planning stops
+working (no anchor reports this).
+
+    wmplan distance --suite quick --agents random,oracle-cem,wm-cem --offsets 25,50,100 \
+        --episodes 10 --out runs/distance
+
+Episodes are seeded exactly as the harness seeds them (``episode_seeds(seed, i)``), so
+offset 25 repeats the protocol's episodes. Rows go to ``rows.jsonl`` one episode at a
+time: a killed run resumes where it stopped, and an episode is never run twice.
+Then ``distance.json`` (success and Wilson 95% interval per point) and
+``distance.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+ROWS, SUMMARY, PLOT = "rows.jsonl", "distance.json", "distance.png"
+
+
+def _done(path: Path) -> dict[tuple, dict[str, Any]]:
+    rows: dict[tuple, dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                r = json.loads(line)
+                rows[(r["task"], r["agent"], r["offset"], r["seed"], r["episode"])] = r
+    return rows
+
+
+def run_distance(suite: Any, offsets: list[int], out: str | Path, log: Any = print) -> dict:
+    """Run every (task, agent, offset, seed, episode) of ``suite`` (a ``SuiteConfig``)
+    not yet in ``out/rows.jsonl``; write the summary and plot; return the summary."""
+    from wmplan.benchmarks.agents import build_agent, is_privileged
+    from wmplan.benchmarks.episode import _env_for, episode_seeds, run_episode
+
+    if not offsets or any(not isinstance(o, int) or o < 1 for o in offsets):
+        raise ValueError(f"offsets must be integers >= 1, got {offsets}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows_path = out / ROWS
+    done = _done(rows_path)
+    for task in suite.tasks:
+        for agent in suite.agents:
+            for offset in offsets:
+                protocol = type(suite.protocol)(
+                    goal_offset=offset, budget=2 * offset, image_size=suite.protocol.image_size,
+                    action_repeat=suite.protocol.action_repeat,
+                )  # fmt: skip
+                env = _env_for(task, protocol)
+                for seed in suite.seeds:
+                    for episode in range(suite.episodes):
+                        key = (task, agent.name, offset, seed, episode)
+                        if key in done:
+                            continue
+                        env_seed, agent_seed = episode_seeds(seed, episode)
+                        built = build_agent(agent, task, env, agent_seed)
+                        m, _ = run_episode(env, built, protocol, env_seed,
+                                           is_privileged(agent), False)  # fmt: skip
+                        row = {"task": task, "agent": agent.name, "offset": offset,
+                               "budget": 2 * offset, "seed": seed, "episode": episode,
+                               "success": bool(m["success"]), "steps": m["steps"],
+                               "plan_time_per_step": m["plan_time_per_step"]}  # fmt: skip
+                        with open(rows_path, "a") as f:
+                            f.write(json.dumps(row) + "\n")
+                            f.flush()
+                            os.fsync(f.fileno())
+                        done[key] = row
+                log(f"{task} {agent.name} offset {offset}: "
+                    f"{_rate(done, task, agent.name, offset)}")  # fmt: skip
+    summary = summarize(list(done.values()))
+    from wmplan.worldmodel.checkpoint import write_json_atomic
+
+    write_json_atomic(out / SUMMARY, summary)
+    plot(summary, out / PLOT)
+    return summary
+
+
+def _rate(done: dict, task: str, agent: str, offset: int) -> str:
+    hits = [r["success"] for k, r in done.items() if k[:3] == (task, agent, offset)]
+    return f"{sum(hits)}/{len(hits)}"
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``{task: {agent: [{offset, budget, n, successes, rate, wilson95}, ...]}}``."""
+    from wmplan.benchmarks.recipe import wilson
+
+    out: dict[str, Any] = {}
+    keys = sorted({(r["task"], r["agent"], r["offset"]) for r in rows})
+    for task, agent, offset in keys:
+        hits = [r["success"] for r in rows if (r["task"], r["agent"], r["offset"]) ==
+                (task, agent, offset)]  # fmt: skip
+        wins, n = sum(hits), len(hits)
+        out.setdefault(task, {}).setdefault(agent, []).append({
+            "offset": offset, "budget": 2 * offset, "n": n, "successes": wins,
+            "rate": wins / n, "wilson95": list(wilson(wins, n)),
+        })  # fmt: skip
+    return out
+
+
+def plot(summary: dict[str, Any], path: Path) -> None:
+    """One panel per task: success (Wilson 95% bars) against goal offset, a line per agent."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = sorted(summary)
+    agents = sorted({a for t in tasks for a in summary[t]})
+    colours = {a: plt.get_cmap("tab10")(i % 10) for i, a in enumerate(agents)}
+    fig, axes = plt.subplots(1, max(1, len(tasks)), figsize=(4 * max(1, len(tasks)), 3.2),
+                             squeeze=False)  # fmt: skip
+    for ax, task in zip(axes[0], tasks, strict=False):
+        for agent, points in sorted(summary[task].items()):
+            x = [p["offset"] for p in points]
+            y = [100 * p["rate"] for p in points]
+            err = [[100 * (p["rate"] - p["wilson95"][0]) for p in points],
+                   [100 * (p["wilson95"][1] - p["rate"]) for p in points]]  # fmt: skip
+            ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=agent,
+                        color=colours[agent])  # fmt: skip
+        ax.set_title(task.split("/")[-1])
+        ax.set_xlabel("goal offset (env steps; budget 2x)")
+        ax.set_ylim(-5, 105)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sorted({p["offset"] for a in summary[task].values() for p in a}))
+        ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axes[0][0].set_ylabel("success % (Wilson 95%)")
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
