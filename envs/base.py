@@ -57,6 +57,19 @@ def validate_action_repeat(action_repeat: int) -> int:
     return int(action_repeat)
 
 
+def validate_render_mode(render_mode: str | None) -> str | None:
+    """Return ``render_mode`` (None or 'rgb_array') or raise naming the valid ones."""
+    if render_mode not in (None, "rgb_array"):
+        raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+    return render_mode
+
+
+def control_metadata(metadata: dict, control_dt: float) -> dict:
+    """``metadata`` with ``render_fps`` set to the control frequency 1 / ``control_dt``
+    (one frame per env step, as Gymnasium's MuJoCo envs do)."""
+    return {**metadata, "render_fps": round(1.0 / control_dt, 6)}
+
+
 def validate_camera(camera: str | None, cameras: tuple[str, ...]) -> str:
     """Return the camera name (first of ``cameras`` if None) or raise listing the valid ones."""
     if camera is None:
@@ -84,6 +97,7 @@ class GoalTask(gym.Env):
     ``expert``.
     """
 
+    # render_fps: the control frequency, set per instance (it depends on action_repeat).
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 20}
     xml_file: ClassVar[str]
     cameras: ClassVar[tuple[str, ...]]
@@ -104,15 +118,14 @@ class GoalTask(gym.Env):
         self.image_size = validate_image_size(image_size)
         self.action_repeat = validate_action_repeat(action_repeat)
         self.camera = validate_camera(camera, self.cameras)
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.render_mode = render_mode
+        self.render_mode = validate_render_mode(render_mode)
         self.terminate_on_success = bool(terminate_on_success)
 
         xml_path = Path(__file__).with_name(self.xml_file)
         self.model = mujoco.MjModel.from_xml_path(str(xml_path))
         self.data = mujoco.MjData(self.model)
         self.n_substeps = self.frame_skip * self.action_repeat
+        self.metadata = control_metadata(self.metadata, self.model.opt.timestep * self.n_substeps)
         self._renderer = FastRenderer(self.model, self.image_size)
         self._state_size = mujoco.mj_stateSize(self.model, STATE_SPEC)
 

@@ -1,10 +1,13 @@
+import pickle
 import warnings
+from copy import deepcopy
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+import wmplan.envs
 from wmplan.envs import GOAL_TASKS, TASKS
 from wmplan.envs.push import POS_TOL, YAW_TOL
 from wmplan.envs.reacher import fingertip
@@ -13,11 +16,55 @@ ALL = list(TASKS)
 
 
 @pytest.mark.parametrize("task_id", ALL)
-def test_passes_gymnasium_env_checker(make_env, task_id):
+def test_passes_gymnasium_env_checker_with_render_check(make_env, task_id):
     env = make_env(task_id)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # infinite state bounds are deliberate
-        check_env(env.unwrapped, skip_render_check=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped)
+    # Infinite state bounds are deliberate; any other checker warning is a failure.
+    others = [str(w.message) for w in caught if "infinity" not in str(w.message)]
+    assert others == []
+
+
+@pytest.mark.parametrize("task_id", ALL)
+def test_render_mode_none_and_rgb_array(task_id):
+    quiet = wmplan.envs.make(task_id, render_mode=None)
+    shown = wmplan.envs.make(task_id, render_mode="rgb_array")
+    obs, _ = quiet.reset(seed=0)
+    shown.reset(seed=0)
+    assert quiet.render() is None
+    np.testing.assert_array_equal(shown.render(), obs["pixels"])  # pixels still observed
+    assert shown.metadata["render_fps"] > 0
+    quiet.close()
+    shown.close()
+    with pytest.raises(ValueError, match="render_mode"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # gymnasium.make warns first; the env refuses
+        wmplan.envs.make(task_id, render_mode="ansi")
+
+
+def test_render_fps_is_the_control_frequency(make_env):
+    assert make_env("wmplan/Reacher-v0").metadata["render_fps"] == 50.0  # 0.02 s steps
+    assert make_env("wmplan/Reacher-v0", action_repeat=2).metadata["render_fps"] == 25.0
+    assert make_env("wmplan/dmc-walker-walk-v0").metadata["render_fps"] == 40.0  # 0.025 s
+
+
+@pytest.mark.parametrize("copier", ["pickle", "deepcopy"])
+@pytest.mark.parametrize(
+    "task_id", ["wmplan/Push-v0", "wmplan/dmc-reacher-easy-v0", "wmplan/gym-Reacher-v5"]
+)
+def test_env_copies_keep_state_and_render_the_same(make_env, task_id, copier):
+    env = make_env(task_id)
+    env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    env.step(rng.uniform(-1, 1, env.action_space.shape))
+    copy = pickle.loads(pickle.dumps(env)) if copier == "pickle" else deepcopy(env)
+    np.testing.assert_array_equal(copy.render(), env.render())
+    for action in rng.uniform(-1, 1, (3, *env.action_space.shape)):
+        ours, theirs = env.step(action)[0], copy.step(action)[0]
+        for key in ours:
+            np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+    copy.close()
+    np.testing.assert_array_equal(env.render(), env.render())  # closing a copy leaves ours
 
 
 @pytest.mark.parametrize("task_id", ALL)
