@@ -25,6 +25,8 @@ STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 512
 MAX_ACTION_REPEAT = 100
+# Redraws of a start/goal pair that already satisfies the goal (a free win).
+MAX_RESAMPLES = 100
 
 
 class Policy(Protocol):
@@ -219,6 +221,12 @@ class GoalTask(gym.Env):
         expert reaches that many env steps from the start; or ``goal_state``
         (full physics state) for an explicit goal. ``info['goal_actions']``
         [goal_offset, A] are the expert's actions.
+
+        No free wins: when the start is sampled (no ``start_state``) and the pair
+        already satisfies the success predicate, start and goal are drawn again
+        from the same generator, up to ``MAX_RESAMPLES`` times (deterministic for a
+        seed). ``info['resampled']`` counts the redraws. A given ``start_state`` or
+        ``goal_offset=0`` (goal = start) is taken as asked.
         """
         super().reset(seed=seed)
         options = dict(options or {})
@@ -228,6 +236,34 @@ class GoalTask(gym.Env):
                 f"unknown reset options {sorted(unknown)}; valid: goal_offset, goal_state, "
                 "start_state"
             )
+        resample = "start_state" not in options and options.get("goal_offset") != 0
+        start, goal_actions = self._draw_start_and_goal(options)
+        resampled = 0
+        while resample and self._is_free_win(start):
+            if resampled == MAX_RESAMPLES:
+                raise RuntimeError(
+                    f"{type(self).__name__}: {MAX_RESAMPLES + 1} sampled starts in a row "
+                    f"already satisfy the goal (options {sorted(options)}); give start_state "
+                    "or another goal"
+                )
+            resampled += 1
+            start, goal_actions = self._draw_start_and_goal(options)
+        self._goal_obs_state = self.task_state()
+        self._goal_pixels = self._render_now()
+        self.set_state(start)
+
+        info = self._info()
+        info["goal_actions"] = goal_actions
+        info["resampled"] = resampled
+        return self._obs(), info
+
+    def _is_free_win(self, start: np.ndarray) -> bool:
+        """True if ``start`` [P] already satisfies the goal set by the last draw."""
+        return bool(self.state_distance(start, self.goal_physics_state) <= self.success_threshold)
+
+    def _draw_start_and_goal(self, options: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Set the start, then the goal; returns (start state [P], expert actions
+        [goal_offset, A]) and leaves ``self.data`` at the goal."""
         mujoco.mj_resetData(self.model, self.data)
         if "start_state" in options:
             self.set_state(options["start_state"])
@@ -252,13 +288,7 @@ class GoalTask(gym.Env):
                 goal_actions[t] = action
                 self._physics_step(check_action(action, self.action_space.shape))
         self.goal_physics_state = self.get_state()
-        self._goal_obs_state = self.task_state()
-        self._goal_pixels = self._render_now()
-        self.set_state(start)
-
-        info = self._info()
-        info["goal_actions"] = goal_actions
-        return self._obs(), info
+        return start, goal_actions
 
     def step(self, action):
         """Apply ``action`` [A] for ``action_repeat`` control steps."""

@@ -288,3 +288,30 @@ def test_runs_under_async_vector_env():
             assert not np.array_equal(obs["pixels"][0], obs["pixels"][1])
         finally:
             envs.close()
+
+
+# Seeds whose first draw was a free win (the start already satisfied the goal).
+FREE_WIN_SEEDS = {"wmplan/Reacher-v0": (40, 73, 255), "wmplan/TwoRoom-v0": (276,)}
+
+
+@pytest.mark.parametrize("task_id", sorted(FREE_WIN_SEEDS))
+def test_reset_redraws_free_wins_deterministically(make_env, task_id):
+    env, again = make_env(task_id), make_env(task_id)
+    for seed in FREE_WIN_SEEDS[task_id]:
+        obs, info = env.reset(seed=seed)
+        assert info["resampled"] >= 1 and not info["success"]
+        assert info["goal_distance"] > env.unwrapped.success_threshold
+        obs2, info2 = again.reset(seed=seed)
+        np.testing.assert_array_equal(obs["state"], obs2["state"])
+        np.testing.assert_array_equal(obs["goal_state"], obs2["goal_state"])
+        assert info2["resampled"] == info["resampled"]
+    _, info = env.reset(seed=0)
+    assert info["resampled"] == 0  # an ordinary draw is kept as it is
+
+
+def test_given_start_and_goal_are_not_redrawn(make_env):
+    env = make_env("wmplan/TwoRoom-v0")
+    env.reset(seed=0)
+    state = env.unwrapped.get_state()
+    _, info = env.reset(options={"start_state": state, "goal_state": state})
+    assert info["success"] and info["resampled"] == 0
