@@ -267,6 +267,11 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--seeds", help="comma-separated seeds (default: the suite's)")
     b.add_argument("--episodes", type=int, help="episodes per task, agent and seed")
     b.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="skip (with a note) agents whose model or code is missing instead of failing",
+    )
+    b.add_argument(
         "--wandb",
         nargs="?",
         const="offline",
@@ -312,7 +317,10 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
         "--planner-opt", action="append", default=[], metavar="KEY=VALUE",
         help="planner setting, repeatable (e.g. num_samples=300 iterations=30)",
     )  # fmt: skip
-    p.add_argument("--checkpoint", help="world-model run or checkpoint dir (--agent wm)")
+    p.add_argument(
+        "--checkpoint",
+        help="world-model run or checkpoint dir, or a shipped model name (wm-reacher; --agent wm)",
+    )
     p.add_argument("--episodes", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--goal-offset", type=int, default=25)
