@@ -346,52 +346,37 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    import numpy as np
+    from wmplan.benchmarks.api import run_episodes
+    from wmplan.benchmarks.episode import encode_gif
 
-    from wmplan.benchmarks.agents import build_agent, is_privileged
-    from wmplan.benchmarks.episode import encode_gif, episode_seeds, run_episode
-    from wmplan.benchmarks.suite import AgentSpec, PlannerSpec, ProtocolConfig
-    from wmplan.envs import check_task_id, make
-
-    if check_task_id(args.task).kind != "goal":
-        raise ValueError(f"--task must be a goal task for `wmplan plan`, got {args.task}")
-    if args.episodes < 1:
-        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
     if args.agent == "wm" and not args.checkpoint:
-        raise ValueError("--agent wm needs --checkpoint RUN_DIR")
-    planner = None
-    if args.agent != "random":
-        planner = PlannerSpec(args.planner, tuple(_parse_options(args.planner_opt).items()))
-    spec = AgentSpec(args.agent, args.agent, planner=planner, checkpoint=args.checkpoint)
-    protocol = ProtocolConfig(goal_offset=args.goal_offset, budget=args.budget)
-    env = make(args.task, max_episode_steps=max(args.budget, 200))
+        raise ValueError("--agent wm needs --checkpoint RUN_DIR (or a shipped model: wm-reacher)")
+    planner = None if args.agent == "random" else args.planner
     video = Path(args.video) if args.video else None
     if video:
         video.mkdir(parents=True, exist_ok=True)
-    rows, start = [], time.perf_counter()
-    try:
-        for episode in range(args.episodes):
-            env_seed, agent_seed = episode_seeds(args.seed, episode)
-            agent = build_agent(spec, args.task, env, agent_seed)
-            m, frames = run_episode(
-                env, agent, protocol, env_seed, is_privileged(spec), record=video is not None
-            )
-            rows.append(m)
-            if video and frames:
-                (video / f"episode{episode:03d}.gif").write_bytes(encode_gif(frames))
-            print(
-                f"episode {episode:3d}: {'success' if m['success'] else 'failure'} "
-                f"steps {m['steps']:3d} final distance {m['final_distance']:.3f} "
-                f"plan {m['plan_time_per_step'] * 1e3:.0f} ms/step", flush=True
-            )  # fmt: skip
-    finally:
-        env.close()
-    wins = sum(r["success"] for r in rows)
-    plan_ms = 1e3 * float(np.mean([r["plan_time_per_step"] for r in rows]))
+
+    def show(episode: int, m: dict, frames: list) -> None:
+        if video and frames:
+            (video / f"episode{episode:03d}.gif").write_bytes(encode_gif(frames))
+        print(
+            f"episode {episode:3d}: {'success' if m['success'] else 'failure'} "
+            f"steps {m['steps']:3d} final distance {m['final_distance']:.3f} "
+            f"plan {m['plan_time_per_step'] * 1e3:.0f} ms/step", flush=True
+        )  # fmt: skip
+
+    start = time.perf_counter()
+    results = run_episodes(
+        args.task, args.agent, episodes=args.episodes, seed=args.seed,
+        goal_offset=args.goal_offset, budget=args.budget, on_episode=show,
+        record=video is not None, planner=planner,
+        planner_options=_parse_options(args.planner_opt), checkpoint=args.checkpoint,
+    )  # fmt: skip
     print(
-        f"{args.task} agent={args.agent} planner={args.planner if planner else '-'}: "
-        f"success {wins}/{len(rows)} = {wins / len(rows):.0%}, planning {plan_ms:.0f} ms per "
-        f"env step, wall {time.perf_counter() - start:.0f} s"
+        f"{args.task} agent={args.agent} planner={planner or '-'}: "
+        f"success {results.successes}/{len(results.episodes)} = {results.success_rate:.0%}, "
+        f"planning {results.plan_time_per_step * 1e3:.0f} ms per env step, "
+        f"wall {time.perf_counter() - start:.0f} s"
     )
     return 0
 
