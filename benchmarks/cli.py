@@ -121,6 +121,27 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     mrg.add_argument("out")
     mrg.add_argument("inputs", nargs="+")
     mrg.set_defaults(func=_cmd_data_merge)
+    exp = data_sub.add_parser(
+        "export",
+        help="export a dataset to another format (minari)",
+        description="Write DATA as a Minari dataset (lossless images, goal fields in the "
+        "observations, the env spec stored). Example: wmplan data export --format minari "
+        "data/reacher.h5",
+    )
+    exp.add_argument("path", help="wmplan .h5 dataset")
+    exp.add_argument("--format", required=True, choices=["minari"])
+    exp.add_argument("--dataset-id", help="Minari id (default: wmplan/<task>-<policy>-v0)")
+    exp.add_argument(
+        "--root", help="Minari datasets directory (default: $MINARI_DATASETS_PATH or ~/.minari)"
+    )
+    exp.set_defaults(func=_cmd_data_export)
+
+
+def _cmd_data_export(args: argparse.Namespace) -> int:
+    from wmplan.worldmodel.export import export_minari
+
+    print(export_minari(args.path, args.dataset_id, args.root))
+    return 0
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
