@@ -29,9 +29,9 @@ import numpy as np
 _BACKENDS = ("egl", "osmesa")
 _PROBE = "from mujoco.{b} import GLContext\nc = GLContext(16, 16); c.make_current(); c.free()\n"
 _LIVE: weakref.WeakSet[FastRenderer] = weakref.WeakSet()
-# Renderers a forked child inherited from its parent. Their GL objects belong to the
-# parent's context: freeing them from the child could hang or free the child's own
-# objects, so the child keeps them, unused, until it exits.
+# MjrContexts a forked child inherited from its parent. Their GL objects belong to
+# the parent's context: freeing them from the child could hang or free the child's
+# own objects, so the child keeps them, unused, until it exits.
 _ORPHANS: list[object] = []
 
 
@@ -222,7 +222,15 @@ class FastRenderer:
 
 def _forget_inherited(renderer: FastRenderer) -> None:
     """Drop a renderer inherited through fork without touching the parent's GL objects."""
-    _ORPHANS.append(renderer._renderer)
+    stale = renderer._renderer
+    if stale is not None:
+        # Never destroy the parent's context from here (mujoco.egl/osmesa GLContext
+        # frees on deletion; with no handle it does nothing) and keep its MjrContext
+        # alive (freeing it would issue GL calls for objects the child does not own).
+        if stale._gl_context is not None:
+            stale._gl_context._context = None
+        _ORPHANS.append(stale._mjr_context)
+        stale._gl_context, stale._mjr_context = None, None
     renderer._renderer, renderer._pid = None, 0
     _LIVE.discard(renderer)
 
@@ -244,11 +252,6 @@ def _close_all() -> None:
             # The display was terminated first by a handler registered after ours;
             # the driver has already released the context with it.
             renderer._renderer = None
-    # Inherited renderers: their destructors would free the parent's GL objects.
-    for stale in _ORPHANS:
-        stale._mjr_context = None
-        stale._gl_context = None
-    _ORPHANS.clear()
 
 
 def _after_fork_in_child() -> None:
@@ -257,6 +260,12 @@ def _after_fork_in_child() -> None:
     for renderer in list(_LIVE):
         if renderer._renderer is not None:
             _forget_inherited(renderer)
+    # The parent registered eglTerminate (mujoco.egl, dm_control) to run at exit; in a
+    # child that exits normally it waits forever on the parent's display. The kernel
+    # releases the child's GL resources when it exits.
+    egl = sys.modules.get("OpenGL.EGL")
+    if egl is not None:
+        atexit.unregister(egl.eglTerminate)
 
 
 if hasattr(os, "register_at_fork"):
