@@ -159,3 +159,27 @@ def test_egl_and_osmesa_render_the_same_scene():
     # Both rasterise in software here; allow small differences in shading.
     a, b = (int(results[k][1]) for k in ("egl", "osmesa"))
     assert abs(a - b) / a < 0.05
+
+
+FORK_EXIT_SCRIPT = """
+import os, sys
+import numpy as np
+import wmplan.envs
+
+env = wmplan.envs.make("wmplan/TwoRoom-v0")
+env.reset(seed=0)
+frame = env.render()
+pid = os.fork()
+if pid == 0:  # a plain forked child renders, then exits through normal interpreter exit
+    sys.exit(0 if np.array_equal(env.render(), frame) else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_forked_child_renders_and_exits_normally():
+    # The parent's atexit eglTerminate used to hang a child that exited normally.
+    proc = subprocess.run(
+        [sys.executable, "-c", FORK_EXIT_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "0", proc.stderr[-2000:]
