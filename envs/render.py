@@ -11,7 +11,9 @@
   ``render`` call in the process that renders; it is dropped on pickle/deepcopy
   (the copy makes its own), and a forked child that inherited one makes a fresh
   one instead of using the parent's (which hangs: Gymnasium's async vector envs
-  fork by default).
+  fork by default). Checked on EGL with multiprocessing workers and with a plain
+  ``os.fork`` child that exits normally; on OSMesa, multiprocessing workers work
+  but a plain forked child that rendered can hang in Mesa's C exit handlers.
 """
 
 from __future__ import annotations
