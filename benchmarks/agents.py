@@ -76,10 +76,13 @@ def _module_available(name: str) -> bool:
 
 def resolve_checkpoint(path: str | Path) -> Path | None:
     """The checkpoint directory ``path`` names (a run dir with ``checkpoints/latest``
-    or a checkpoint dir), or None if there is none."""
+    or a checkpoint dir), else the shipped model of that name (``wm-reacher``, from
+    the installed package), or None if there is none."""
+    from wmplan.models import shipped_model
+
     p = Path(path)
     if not p.exists():
-        return None
+        return shipped_model(str(path))
     try:
         from wmplan.worldmodel.checkpoint import resolve
     except ImportError:
@@ -102,9 +105,12 @@ def availability(spec: Any, task_id: str) -> str | None:
     if kind.needs_checkpoint:
         path = spec.checkpoint_for(task_id)
         if resolve_checkpoint(path) is None:
+            from wmplan.models import shipped_models
+
             return (
-                f"agent {spec.name!r}: no checkpoint at {path} for {task_id} "
-                f"(train one with `wmplan train --task {task_id} --out {path} ...`)"
+                f"agent {spec.name!r}: no checkpoint at {path} for {task_id}, and no shipped "
+                f"model of that name (shipped: {', '.join(shipped_models()) or 'none'}); "
+                f"train one with `wmplan train --task {task_id} --out {path} ...`"
             )
     return None
 

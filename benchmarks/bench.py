@@ -38,6 +38,8 @@ def suite_from_args(args: argparse.Namespace) -> SuiteConfig:
             ) from None
     if args.episodes is not None:
         changes["episodes"] = args.episodes
+    if getattr(args, "skip_missing", False):
+        changes["skip_missing"] = True
     if changes:
         suite = suite.replace(**changes)
     return apply_sweep(suite, parse_sweep(args.sweep))

@@ -121,6 +121,27 @@ def _add_data(sub: argparse._SubParsersAction) -> None:
     mrg.add_argument("out")
     mrg.add_argument("inputs", nargs="+")
     mrg.set_defaults(func=_cmd_data_merge)
+    exp = data_sub.add_parser(
+        "export",
+        help="export a dataset to another format (minari)",
+        description="Write DATA as a Minari dataset (lossless images, goal fields in the "
+        "observations, the env spec stored). Example: wmplan data export --format minari "
+        "data/reacher.h5",
+    )
+    exp.add_argument("path", help="wmplan .h5 dataset")
+    exp.add_argument("--format", required=True, choices=["minari"])
+    exp.add_argument("--dataset-id", help="Minari id (default: wmplan/<task>-<policy>-v0)")
+    exp.add_argument(
+        "--root", help="Minari datasets directory (default: $MINARI_DATASETS_PATH or ~/.minari)"
+    )
+    exp.set_defaults(func=_cmd_data_export)
+
+
+def _cmd_data_export(args: argparse.Namespace) -> int:
+    from wmplan.worldmodel.export import export_minari
+
+    print(export_minari(args.path, args.dataset_id, args.root))
+    return 0
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
@@ -373,6 +394,11 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--seeds", help="comma-separated seeds (default: the suite's)")
     b.add_argument("--episodes", type=int, help="episodes per task, agent and seed")
     b.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="skip (with a note) agents whose model or code is missing instead of failing",
+    )
+    b.add_argument(
         "--wandb",
         nargs="?",
         const="offline",
@@ -418,7 +444,10 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
         "--planner-opt", action="append", default=[], metavar="KEY=VALUE",
         help="planner setting, repeatable (e.g. num_samples=300 iterations=30)",
     )  # fmt: skip
-    p.add_argument("--checkpoint", help="world-model run or checkpoint dir (--agent wm)")
+    p.add_argument(
+        "--checkpoint",
+        help="world-model run or checkpoint dir, or a shipped model name (wm-reacher; --agent wm)",
+    )
     p.add_argument(
         "--agent-opt", action="append", default=[], metavar="KEY=VALUE",
         help="agent option, repeatable (wm: horizon=3, cost_metric=latent, ...)",
@@ -448,53 +477,38 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    import numpy as np
+    from wmplan.benchmarks.api import run_episodes
+    from wmplan.benchmarks.episode import encode_gif
 
-    from wmplan.benchmarks.agents import build_agent, is_privileged
-    from wmplan.benchmarks.episode import encode_gif, episode_seeds, run_episode
-    from wmplan.benchmarks.suite import AgentSpec, PlannerSpec, ProtocolConfig
-    from wmplan.envs import check_task_id, make
-
-    if check_task_id(args.task).kind != "goal":
-        raise ValueError(f"--task must be a goal task for `wmplan plan`, got {args.task}")
-    if args.episodes < 1:
-        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
     if args.agent == "wm" and not args.checkpoint:
-        raise ValueError("--agent wm needs --checkpoint RUN_DIR")
-    planner = None
-    if args.agent != "random":
-        planner = PlannerSpec(args.planner, tuple(_parse_options(args.planner_opt).items()))
-    spec = AgentSpec(args.agent, args.agent, planner=planner, checkpoint=args.checkpoint,
-                     options=tuple(_parse_options(args.agent_opt).items()))  # fmt: skip
-    protocol = ProtocolConfig(goal_offset=args.goal_offset, budget=args.budget)
-    env = make(args.task, max_episode_steps=max(args.budget, 200))
+        raise ValueError("--agent wm needs --checkpoint RUN_DIR (or a shipped model: wm-reacher)")
+    planner = None if args.agent == "random" else args.planner
     video = Path(args.video) if args.video else None
     if video:
         video.mkdir(parents=True, exist_ok=True)
-    rows, start = [], time.perf_counter()
-    try:
-        for episode in range(args.episodes):
-            env_seed, agent_seed = episode_seeds(args.seed, episode)
-            agent = build_agent(spec, args.task, env, agent_seed)
-            m, frames = run_episode(
-                env, agent, protocol, env_seed, is_privileged(spec), record=video is not None
-            )
-            rows.append(m)
-            if video and frames:
-                (video / f"episode{episode:03d}.gif").write_bytes(encode_gif(frames))
-            print(
-                f"episode {episode:3d}: {'success' if m['success'] else 'failure'} "
-                f"steps {m['steps']:3d} final distance {m['final_distance']:.3f} "
-                f"plan {m['plan_time_per_step'] * 1e3:.0f} ms/step", flush=True
-            )  # fmt: skip
-    finally:
-        env.close()
-    wins = sum(r["success"] for r in rows)
-    plan_ms = 1e3 * float(np.mean([r["plan_time_per_step"] for r in rows]))
+
+    def show(episode: int, m: dict, frames: list) -> None:
+        if video and frames:
+            (video / f"episode{episode:03d}.gif").write_bytes(encode_gif(frames))
+        print(
+            f"episode {episode:3d}: {'success' if m['success'] else 'failure'} "
+            f"steps {m['steps']:3d} final distance {m['final_distance']:.3f} "
+            f"plan {m['plan_time_per_step'] * 1e3:.0f} ms/step", flush=True
+        )  # fmt: skip
+
+    start = time.perf_counter()
+    results = run_episodes(
+        args.task, args.agent, episodes=args.episodes, seed=args.seed,
+        goal_offset=args.goal_offset, budget=args.budget, on_episode=show,
+        record=video is not None, planner=planner,
+        planner_options=_parse_options(args.planner_opt), checkpoint=args.checkpoint,
+        **_parse_options(args.agent_opt),
+    )  # fmt: skip
     print(
-        f"{args.task} agent={args.agent} planner={args.planner if planner else '-'}: "
-        f"success {wins}/{len(rows)} = {wins / len(rows):.0%}, planning {plan_ms:.0f} ms per "
-        f"env step, wall {time.perf_counter() - start:.0f} s"
+        f"{args.task} agent={args.agent} planner={planner or '-'}: "
+        f"success {results.successes}/{len(results.episodes)} = {results.success_rate:.0%}, "
+        f"planning {results.plan_time_per_step * 1e3:.0f} ms per env step, "
+        f"wall {time.perf_counter() - start:.0f} s"
     )
     return 0
 

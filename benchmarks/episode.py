@@ -3,7 +3,9 @@
 Protocol (DESIGN.md, stable-worldmodel / LeWM): the env is reset with a seed derived
 from (suite seed, episode) and ``goal_offset``; the agent sees the observation and the
 goal; it has ``budget`` env steps; the episode is a success if the task's predicate
-holds at any step (it stops at the first success). Planning time is measured
+holds at any step (it stops at the first success). Start/goal pairs that already
+satisfy the predicate at reset are drawn again by the env (protocol version 2,
+``suite.PROTOCOL_VERSION``, stored in every row). Planning time is measured
 around ``agent.act`` only.
 
 Seeds depend on (seed, episode) alone, so every agent meets the same start and goal
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from wmplan.benchmarks.suite import AgentSpec, ProtocolConfig
+from wmplan.benchmarks.suite import PROTOCOL_VERSION, AgentSpec, ProtocolConfig
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,7 @@ def run_job(job: Job):
             "episode": episode,
             **metrics,
             "code_version": job.code_version,
+            "protocol_version": PROTOCOL_VERSION,
             "suite": job.suite,
             "agent_config": json.dumps(job.agent.to_dict(), sort_keys=True),
         }

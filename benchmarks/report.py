@@ -29,7 +29,7 @@ import numpy as np
 from wmplan.benchmarks import stats
 from wmplan.benchmarks.references import REFERENCES, TASK_NAMES, references_for
 from wmplan.benchmarks.results import load_rows
-from wmplan.benchmarks.suite import short_task
+from wmplan.benchmarks.suite import PROTOCOL_VERSION, short_task
 
 PLOTS = ("success", "success_vs_plan_time", "success_vs_budget", "convergence")
 
@@ -349,6 +349,14 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: in
         "",
     ]
     md += [f"- {p}" for p in _protocols(run_dir)] + [""]
+    old = sum(r["protocol_version"] < PROTOCOL_VERSION for r in rows)
+    if old:
+        md += [
+            f"**{old} of {len(rows)} episodes ran under an older protocol version** (before "
+            f"v{PROTOCOL_VERSION}: starts that already satisfied the goal were kept, which "
+            "inflates every agent's success); rerun them into a new `--out` to compare.",
+            "",
+        ]
     md += [
         "Success is the task's own predicate holding at any step within the budget. "
         "Intervals are 95% percentile-bootstrap CIs over episodes (2000 resamples); "

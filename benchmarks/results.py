@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS episodes (
     plan_info TEXT,
     video TEXT,
     finished_at REAL NOT NULL,
+    protocol_version INTEGER,
     PRIMARY KEY (config_hash, task, agent, seed, episode)
 );
 """
@@ -46,7 +47,10 @@ COLUMNS = (
     "config_hash", "task", "agent", "seed", "episode", "success", "success_step",
     "final_distance", "return", "steps", "plan_time_per_step", "wall_clock",
     "code_version", "suite", "agent_config", "plan_info", "video", "finished_at",
+    "protocol_version",
 )  # fmt: skip
+# Rows written before protocol_version was stored ran under protocol version 1.
+LEGACY_PROTOCOL_VERSION = 1
 KEY = ("config_hash", "task", "agent", "seed", "episode")
 # Columns that depend only on the seeds and the code (not on timing): equal across
 # reruns, worker counts and backends.
@@ -66,6 +70,9 @@ class ResultsDB:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: survives process kills
         self._conn.executescript(SCHEMA)
+        known = {r[1] for r in self._conn.execute("PRAGMA table_info(episodes)")}
+        if "protocol_version" not in known:  # a database from before the column
+            self._conn.execute("ALTER TABLE episodes ADD COLUMN protocol_version INTEGER")
         self._conn.commit()
 
     @classmethod
@@ -92,7 +99,8 @@ class ResultsDB:
         missing = [
             c
             for c in COLUMNS
-            if c not in values and c not in ("plan_info", "success_step", "final_distance")
+            if c not in values
+            and c not in ("plan_info", "success_step", "final_distance", "protocol_version")
         ]
         if missing:
             raise ValueError(f"result row is missing {missing}")
@@ -120,6 +128,8 @@ class ResultsDB:
         for values in self._conn.execute(sql, tuple(params)):
             row = dict(zip(COLUMNS, values, strict=True))
             row["success"] = bool(row["success"])
+            if row["protocol_version"] is None:
+                row["protocol_version"] = LEGACY_PROTOCOL_VERSION
             if row["plan_info"]:
                 row["plan_info"] = json.loads(row["plan_info"])
             out.append(row)

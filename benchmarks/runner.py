@@ -94,7 +94,10 @@ def plan_jobs(
             reason = availability(agent, task)
             if reason is not None:
                 if not suite.skip_missing:
-                    raise ValueError(f"{reason} (set skip_missing: true in the suite to skip it)")
+                    raise ValueError(
+                        f"{reason}; or skip it: `wmplan bench --skip-missing` "
+                        "(skip_missing: true in a suite file)"
+                    )
                 notes.append(f"skipped {agent.name} on {task}: {reason}")
                 continue
             chash = config_hash(agent, suite.protocol, fingerprint(agent, task))

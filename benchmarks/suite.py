@@ -72,6 +72,13 @@ def _check_rel_path(value: str, field_name: str) -> None:
         )
 
 
+# Version of the evaluation protocol, stored with every result row and in the
+# config hash (rows of two versions never pool). 1: starts that already satisfied
+# the goal were kept (free wins); 2: such start/goal pairs are drawn again
+# (envs/base.py ``GoalTask.reset``). Rows stored before the field existed read as 1.
+PROTOCOL_VERSION = 2
+
+
 @dataclass(frozen=True)
 class ProtocolConfig:
     """Evaluation protocol of goal-conditioned tasks (stable-worldmodel / LeWM):
@@ -309,7 +316,12 @@ def config_hash(
     ``extra`` carries e.g. a checkpoint fingerprint. 16 hex characters."""
     d = agent.to_dict()
     d.pop("name")
-    payload = {"agent": d, "protocol": dataclasses.asdict(protocol), **(extra or {})}
+    payload = {
+        "agent": d,
+        "protocol": dataclasses.asdict(protocol),
+        "protocol_version": PROTOCOL_VERSION,
+        **(extra or {}),
+    }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -25,6 +25,8 @@ STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 512
 MAX_ACTION_REPEAT = 100
+# Redraws of a start/goal pair that already satisfies the goal (a free win).
+MAX_RESAMPLES = 100
 
 
 class Policy(Protocol):
@@ -57,6 +59,19 @@ def validate_action_repeat(action_repeat: int) -> int:
     return int(action_repeat)
 
 
+def validate_render_mode(render_mode: str | None) -> str | None:
+    """Return ``render_mode`` (None or 'rgb_array') or raise naming the valid ones."""
+    if render_mode not in (None, "rgb_array"):
+        raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+    return render_mode
+
+
+def control_metadata(metadata: dict, control_dt: float) -> dict:
+    """``metadata`` with ``render_fps`` set to the control frequency 1 / ``control_dt``
+    (one frame per env step, as Gymnasium's MuJoCo envs do)."""
+    return {**metadata, "render_fps": round(1.0 / control_dt, 6)}
+
+
 def validate_camera(camera: str | None, cameras: tuple[str, ...]) -> str:
     """Return the camera name (first of ``cameras`` if None) or raise listing the valid ones."""
     if camera is None:
@@ -84,6 +99,7 @@ class GoalTask(gym.Env):
     ``expert``.
     """
 
+    # render_fps: the control frequency, set per instance (it depends on action_repeat).
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 20}
     xml_file: ClassVar[str]
     cameras: ClassVar[tuple[str, ...]]
@@ -104,15 +120,14 @@ class GoalTask(gym.Env):
         self.image_size = validate_image_size(image_size)
         self.action_repeat = validate_action_repeat(action_repeat)
         self.camera = validate_camera(camera, self.cameras)
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self.render_mode = render_mode
+        self.render_mode = validate_render_mode(render_mode)
         self.terminate_on_success = bool(terminate_on_success)
 
         xml_path = Path(__file__).with_name(self.xml_file)
         self.model = mujoco.MjModel.from_xml_path(str(xml_path))
         self.data = mujoco.MjData(self.model)
         self.n_substeps = self.frame_skip * self.action_repeat
+        self.metadata = control_metadata(self.metadata, self.model.opt.timestep * self.n_substeps)
         self._renderer = FastRenderer(self.model, self.image_size)
         self._state_size = mujoco.mj_stateSize(self.model, STATE_SPEC)
 
@@ -206,6 +221,12 @@ class GoalTask(gym.Env):
         expert reaches that many env steps from the start; or ``goal_state``
         (full physics state) for an explicit goal. ``info['goal_actions']``
         [goal_offset, A] are the expert's actions.
+
+        No free wins: when the start is sampled (no ``start_state``) and the pair
+        already satisfies the success predicate, start and goal are drawn again
+        from the same generator, up to ``MAX_RESAMPLES`` times (deterministic for a
+        seed). ``info['resampled']`` counts the redraws. A given ``start_state`` or
+        ``goal_offset=0`` (goal = start) is taken as asked.
         """
         super().reset(seed=seed)
         options = dict(options or {})
@@ -215,6 +236,34 @@ class GoalTask(gym.Env):
                 f"unknown reset options {sorted(unknown)}; valid: goal_offset, goal_state, "
                 "start_state"
             )
+        resample = "start_state" not in options and options.get("goal_offset") != 0
+        start, goal_actions = self._draw_start_and_goal(options)
+        resampled = 0
+        while resample and self._is_free_win(start):
+            if resampled == MAX_RESAMPLES:
+                raise RuntimeError(
+                    f"{type(self).__name__}: {MAX_RESAMPLES + 1} sampled starts in a row "
+                    f"already satisfy the goal (options {sorted(options)}); give start_state "
+                    "or another goal"
+                )
+            resampled += 1
+            start, goal_actions = self._draw_start_and_goal(options)
+        self._goal_obs_state = self.task_state()
+        self._goal_pixels = self._render_now()
+        self.set_state(start)
+
+        info = self._info()
+        info["goal_actions"] = goal_actions
+        info["resampled"] = resampled
+        return self._obs(), info
+
+    def _is_free_win(self, start: np.ndarray) -> bool:
+        """True if ``start`` [P] already satisfies the goal set by the last draw."""
+        return bool(self.state_distance(start, self.goal_physics_state) <= self.success_threshold)
+
+    def _draw_start_and_goal(self, options: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Set the start, then the goal; returns (start state [P], expert actions
+        [goal_offset, A]) and leaves ``self.data`` at the goal."""
         mujoco.mj_resetData(self.model, self.data)
         if "start_state" in options:
             self.set_state(options["start_state"])
@@ -239,13 +288,7 @@ class GoalTask(gym.Env):
                 goal_actions[t] = action
                 self._physics_step(check_action(action, self.action_space.shape))
         self.goal_physics_state = self.get_state()
-        self._goal_obs_state = self.task_state()
-        self._goal_pixels = self._render_now()
-        self.set_state(start)
-
-        info = self._info()
-        info["goal_actions"] = goal_actions
-        return self._obs(), info
+        return start, goal_actions
 
     def step(self, action):
         """Apply ``action`` [A] for ``action_repeat`` control steps."""

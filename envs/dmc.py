@@ -45,6 +45,7 @@ class DMCEnv(PixelRewardEnv):
         image_size: int = 64,
         action_repeat: int = 1,
         camera: str | int | None = None,
+        render_mode: str | None = "rgb_array",
     ):
         from dm_control import suite  # imported late: it reads MUJOCO_GL on import
 
@@ -68,6 +69,8 @@ class DMCEnv(PixelRewardEnv):
             action_repeat,
             None if camera is None else str(camera),
             cameras,
+            render_mode,
+            self._env.control_timestep(),
         )
         self.domain, self.task = domain, task
         self._last = ts
@@ -85,6 +88,10 @@ class DMCEnv(PixelRewardEnv):
 
     def _sim_state(self) -> np.ndarray:
         return _flatten(self._last.observation)
+
+    def _sim_handles(self):
+        physics = self._env.physics
+        return physics.model.ptr, physics.data.ptr
 
     def get_state(self) -> np.ndarray:
         return np.concatenate([[self._env.physics.data.time], self._env.physics.get_state()])

@@ -36,6 +36,7 @@ class GymPixelEnv(PixelRewardEnv):
         image_size: int = 64,
         action_repeat: int = 1,
         camera: str | None = None,
+        render_mode: str | None = "rgb_array",
     ):
         if gym_id == "Reacher-v5":
             from gymnasium.envs.mujoco.reacher_v5 import ReacherEnv as cls
@@ -57,6 +58,8 @@ class GymPixelEnv(PixelRewardEnv):
             action_repeat,
             camera,
             _CAMERAS[gym_id],
+            render_mode,
+            inner.dt,
         )
         self.gym_id = gym_id
 
@@ -70,6 +73,9 @@ class GymPixelEnv(PixelRewardEnv):
 
     def _sim_state(self) -> np.ndarray:
         return self._last
+
+    def _sim_handles(self):
+        return self._env.model, self._env.data
 
     def get_state(self) -> np.ndarray:
         d = self.data

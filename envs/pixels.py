@@ -4,7 +4,12 @@
 Gymnasium's MuJoCo tasks get wmplan's observation dict (``pixels`` from the fast
 renderer + flat ``state``), action repeat, input validation and an exact state
 round trip. A subclass adapts one simulator: ``_sim_reset``, ``_sim_step``,
-``_sim_state`` and ``_sim_get/set_state``.
+``_sim_state``, ``_sim_handles`` and ``get_state``/``set_state``.
+
+Pickling and deep copies keep the physics state: the simulator objects behind the
+env may be rebuilt by their own pickling (dm_control reloads its physics from a
+copy of the data, Gymnasium's MuJoCo envs are re-constructed), so the copy
+re-reads its model and data from the simulator and copies the pickled data in.
 """
 
 from __future__ import annotations
@@ -16,7 +21,13 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
-from wmplan.envs.base import check_action, validate_action_repeat, validate_image_size
+from wmplan.envs.base import (
+    check_action,
+    control_metadata,
+    validate_action_repeat,
+    validate_image_size,
+    validate_render_mode,
+)
 from wmplan.envs.render import FastRenderer, FreeCamera
 
 
@@ -37,9 +48,14 @@ class PixelRewardEnv(gym.Env):
         action_repeat: int,
         camera: str | int | None,
         cameras: dict[str, int | FreeCamera],
+        render_mode: str | None,
+        control_dt: float,
     ) -> None:
+        """``control_dt``: seconds of simulated time per simulator step."""
         self.image_size = validate_image_size(image_size)
         self.action_repeat = validate_action_repeat(action_repeat)
+        self.render_mode = validate_render_mode(render_mode)
+        self.metadata = control_metadata(self.metadata, control_dt * self.action_repeat)
         if camera is None:
             camera = next(iter(cameras))
         if camera not in cameras:
@@ -58,7 +74,6 @@ class PixelRewardEnv(gym.Env):
         )
         # Actions are always [-1, 1]^A for planners; rescaled to the simulator's bounds.
         self.action_space = spaces.Box(-1.0, 1.0, low.shape, np.float32)
-        self.render_mode = "rgb_array"
 
     # --- simulator adapter (subclass) -----------------------------------------
     def _sim_reset(self, seed: int) -> None:
@@ -69,6 +84,10 @@ class PixelRewardEnv(gym.Env):
         raise NotImplementedError
 
     def _sim_state(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def _sim_handles(self) -> tuple[mujoco.MjModel, mujoco.MjData]:
+        """The simulator's live (model, data)."""
         raise NotImplementedError
 
     def get_state(self) -> np.ndarray:
@@ -107,8 +126,19 @@ class PixelRewardEnv(gym.Env):
         info: dict[str, Any] = {"success": False}
         return self._obs(), total, terminated, truncated, info
 
-    def render(self) -> np.ndarray:
+    def render(self) -> np.ndarray | None:
+        """Current frame, uint8 [H, W, 3] (None when ``render_mode`` is None)."""
+        if self.render_mode is None:
+            return None
         return self._renderer.render(self.data, self._camera)
 
     def close(self) -> None:
         self._renderer.close()
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        saved = self.data  # an exact copy, made by pickling
+        self.model, self.data = self._sim_handles()
+        if self.data is not saved:
+            mujoco.mj_copyData(self.data, self.model, saved)
+        self._renderer = FastRenderer(self.model, self.image_size)

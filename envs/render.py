@@ -1,11 +1,19 @@
-"""Fast headless MuJoCo rendering.
+"""Headless MuJoCo rendering on ``mujoco.Renderer``, with what it lacks.
 
-One ``FastRenderer`` per env: a single GL context, scene and MuJoCo render
-context, reused for every frame. Costly visual effects (shadows, reflections,
-skybox, fog, haze) are switched off, which is what makes 64x64 rendering several
-times faster than dm_control's default ``physics.render`` on a CPU (Mesa
-llvmpipe). The GL backend is EGL when it works, else OSMesa; a display is never
-needed. Same physics state, same image.
+``mujoco.Renderer`` draws the frames. This module adds only three things:
+
+* **backend choice**: EGL when it works, else OSMesa, probed once and written to
+  ``MUJOCO_GL`` so workers inherit it; a display is never needed.
+* **flags**: shadows, reflections, skybox, fog and haze off. They carry no task
+  information and cost most of the time of a 64x64 frame on a CPU (Mesa
+  llvmpipe): several times faster than dm_control's default ``physics.render``.
+* **lazy, fork-safe, picklable contexts**: the GL context is made on the first
+  ``render`` call in the process that renders; it is dropped on pickle/deepcopy
+  (the copy makes its own), and a forked child that inherited one makes a fresh
+  one instead of using the parent's (which hangs: Gymnasium's async vector envs
+  fork by default). Checked on EGL with multiprocessing workers and with a plain
+  ``os.fork`` child that exits normally; on OSMesa, multiprocessing workers work
+  but a plain forked child that rendered can hang in Mesa's C exit handlers.
 """
 
 from __future__ import annotations
@@ -23,6 +31,10 @@ import numpy as np
 _BACKENDS = ("egl", "osmesa")
 _PROBE = "from mujoco.{b} import GLContext\nc = GLContext(16, 16); c.make_current(); c.free()\n"
 _LIVE: weakref.WeakSet[FastRenderer] = weakref.WeakSet()
+# MjrContexts a forked child inherited from its parent. Their GL objects belong to
+# the parent's context: freeing them from the child could hang or free the child's
+# own objects, so the child keeps them, unused, until it exits.
+_ORPHANS: list[object] = []
 
 
 def _probe_backend(backend: str) -> bool:
@@ -47,6 +59,13 @@ def gl_backend() -> str:
     The choice is written to ``MUJOCO_GL``/``PYOPENGL_PLATFORM`` so that worker
     processes inherit it without probing again.
     """
+    # Mesa's llvmpipe (the CPU driver behind both backends) shares one pool of
+    # rasterizer threads per process; a forked child inherits the pool's state but
+    # not its threads, and its first frame then waits forever, even on a fresh
+    # context. With 0 threads llvmpipe draws in the calling thread: fork-safe, and as
+    # fast at 64 px (workers get their parallelism from processes). Set before any
+    # GL library initialises; a user's own LP_NUM_THREADS is kept.
+    os.environ.setdefault("LP_NUM_THREADS", "0")
     chosen = os.environ.get("MUJOCO_GL", "").strip().lower()
     if chosen:
         if chosen not in _BACKENDS:
@@ -66,15 +85,6 @@ def gl_backend() -> str:
     )
 
 
-def _gl_context_class():
-    backend = gl_backend()
-    if backend == "egl":
-        from mujoco.egl import GLContext
-    else:
-        from mujoco.osmesa import GLContext
-    return GLContext
-
-
 @dataclass(frozen=True)
 class FreeCamera:
     """A camera not defined in the model: looks at ``lookat`` from ``distance``."""
@@ -84,9 +94,18 @@ class FreeCamera:
     azimuth: float = 90.0
     elevation: float = -90.0
 
+    def to_mjv(self) -> mujoco.MjvCamera:
+        cam = mujoco.MjvCamera()
+        cam.type = mujoco.mjtCamera.mjCAMERA_FREE
+        cam.lookat[:] = self.lookat
+        cam.distance = self.distance
+        cam.azimuth = self.azimuth
+        cam.elevation = self.elevation
+        return cam
+
 
 # Visual effects that cost time and carry no task information.
-_OFF_FLAGS = (
+OFF_FLAGS = (
     mujoco.mjtRndFlag.mjRND_SHADOW,
     mujoco.mjtRndFlag.mjRND_REFLECTION,
     mujoco.mjtRndFlag.mjRND_SKYBOX,
@@ -95,12 +114,43 @@ _OFF_FLAGS = (
 )
 
 
+def _use_backend() -> None:
+    """Make ``mujoco.Renderer`` open its contexts on ``gl_backend()``'s backend.
+
+    mujoco fixes its GL backend from ``MUJOCO_GL`` when first imported (GLFW, which
+    needs a display, when unset); this process may have imported mujoco before the
+    backend was chosen, so the choice is applied to the module the Renderer reads.
+    """
+    backend = gl_backend()
+    if backend == "egl":
+        from mujoco.egl import GLContext
+    else:
+        from mujoco.osmesa import GLContext
+    gl_module = sys.modules[mujoco.Renderer.__module__].gl_context
+    if getattr(gl_module, "GLContext", None) is not GLContext:
+        gl_module.GLContext = GLContext
+
+
+def make_renderer(model: mujoco.MjModel, size: int, max_geom: int = 2000) -> mujoco.Renderer:
+    """A ``mujoco.Renderer`` of ``size`` x ``size`` with the costly flags off (makes a
+    GL context now, on the backend ``gl_backend`` picks)."""
+    _use_backend()
+    model.vis.global_.offwidth = max(model.vis.global_.offwidth, size)
+    model.vis.global_.offheight = max(model.vis.global_.offheight, size)
+    renderer = mujoco.Renderer(
+        model, size, size, max_geom=max_geom, font_scale=mujoco.mjtFontScale.mjFONTSCALE_50
+    )
+    for flag in OFF_FLAGS:
+        renderer.scene.flags[flag] = 0
+    return renderer
+
+
 class FastRenderer:
     """Offscreen renderer of one MuJoCo model at a fixed square size.
 
-    ``render(data, camera) -> uint8 [H, W, 3]``. The GL context is created lazily
-    on the first call, so an env can be built in one process and rendered in a
-    worker it is sent to.
+    ``render(data, camera) -> uint8 [H, W, 3]``. The ``mujoco.Renderer`` (and its GL
+    context) is made on the first call in the calling process: an env can be built
+    in one process and rendered in a worker it is sent to or forked into.
     """
 
     def __init__(self, model: mujoco.MjModel, size: int, max_geom: int = 2000):
@@ -109,72 +159,82 @@ class FastRenderer:
         self.model = model
         self.size = size
         self._max_geom = max_geom
-        self._ctx = None
-        self._option = mujoco.MjvOption()
-        self._camera = mujoco.MjvCamera()
-        self._pixels = np.empty((size, size, 3), dtype=np.uint8)
-        self._viewport = mujoco.MjrRect(0, 0, size, size)
+        self._renderer: mujoco.Renderer | None = None
+        self._pid = 0  # process that made self._renderer
 
-    def _init_gl(self) -> None:
-        model = self.model
-        model.vis.global_.offwidth = max(model.vis.global_.offwidth, self.size)
-        model.vis.global_.offheight = max(model.vis.global_.offheight, self.size)
-        self._ctx = _gl_context_class()(self.size, self.size)
-        self._ctx.make_current()
-        _register_exit_hook()
-        self._scene = mujoco.MjvScene(model, maxgeom=self._max_geom)
-        for flag in _OFF_FLAGS:
-            self._scene.flags[flag] = 0
-        self._context = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_50)
-        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN, self._context)
-        _LIVE.add(self)
+    @property
+    def has_context(self) -> bool:
+        """True once this process has made a GL context for this renderer."""
+        return self._renderer is not None and self._pid == os.getpid()
+
+    def _camera(self, camera: int | str | FreeCamera) -> int | mujoco.MjvCamera:
+        if isinstance(camera, FreeCamera):
+            return camera.to_mjv()
+        if isinstance(camera, str):
+            cam_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
+            if cam_id < 0:
+                raise ValueError(f"camera {camera!r} is not in the model")
+            return cam_id
+        return camera
 
     def render(self, data: mujoco.MjData, camera: int | str | FreeCamera = 0) -> np.ndarray:
         """Render ``data`` from a camera (model id or name, or a ``FreeCamera``)
         -> new uint8 [H, W, 3]."""
-        if self._ctx is None:
-            self._init_gl()
-        else:
-            self._ctx.make_current()
-        cam = self._camera
-        cam.type = mujoco.mjtCamera.mjCAMERA_FIXED
-        if isinstance(camera, FreeCamera):
-            cam.type = mujoco.mjtCamera.mjCAMERA_FREE
-            cam.lookat[:] = camera.lookat
-            cam.distance = camera.distance
-            cam.azimuth = camera.azimuth
-            cam.elevation = camera.elevation
-        elif isinstance(camera, str):
-            cam_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
-            if cam_id < 0:
-                raise ValueError(f"camera {camera!r} is not in the model")
-            cam.fixedcamid = cam_id
-        else:
-            cam.fixedcamid = camera
-        mujoco.mjv_updateScene(
-            self.model, data, self._option, None, cam, mujoco.mjtCatBit.mjCAT_ALL, self._scene
-        )
-        mujoco.mjr_render(self._viewport, self._scene, self._context)
-        mujoco.mjr_readPixels(self._pixels, None, self._viewport, self._context)
-        # OpenGL's origin is bottom-left; images are top-left.
-        return self._pixels[::-1].copy()
+        cam = self._camera(camera)
+        if self._renderer is not None and self._pid != os.getpid():
+            _forget_inherited(self)
+        if self._renderer is None:
+            self._renderer = make_renderer(self.model, self.size, self._max_geom)
+            self._pid = os.getpid()
+            _register_exit_hook()
+            _LIVE.add(self)
+        self._renderer.update_scene(data, cam)
+        return self._renderer.render()
 
     def close(self) -> None:
         """Free the GL context (idempotent)."""
-        if self._ctx is not None:
-            self._ctx.make_current()
-            self._context.free()
-            self._ctx.free()
-            self._ctx = None
-            self._context = None
-            self._scene = None
+        if self._renderer is not None and self._pid == os.getpid():
+            # mujoco.Renderer.close frees its MjrContext on whatever GL context is
+            # current, which with several renderers is another one's: it would delete
+            # that renderer's textures and buffers (same ids). Make its own current.
+            gl = self._renderer._gl_context
+            if gl is not None:
+                gl.make_current()
+            self._renderer.close()
+        elif self._renderer is not None:
+            _forget_inherited(self)
+        self._renderer = None
         _LIVE.discard(self)
+
+    # A GL context cannot be pickled or copied: the copy makes its own when it renders.
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_renderer"], state["_pid"] = None, 0
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
 
     def __del__(self):
         try:
             self.close()
         except Exception:  # noqa: BLE001 - interpreter shutdown: GL may already be gone
-            self._ctx = None
+            self._renderer = None
+
+
+def _forget_inherited(renderer: FastRenderer) -> None:
+    """Drop a renderer inherited through fork without touching the parent's GL objects."""
+    stale = renderer._renderer
+    if stale is not None:
+        # Never destroy the parent's context from here (mujoco.egl/osmesa GLContext
+        # frees on deletion; with no handle it does nothing) and keep its MjrContext
+        # alive (freeing it would issue GL calls for objects the child does not own).
+        if stale._gl_context is not None:
+            stale._gl_context._context = None
+        _ORPHANS.append(stale._mjr_context)
+        stale._gl_context, stale._mjr_context = None, None
+    renderer._renderer, renderer._pid = None, 0
+    _LIVE.discard(renderer)
 
 
 def _register_exit_hook() -> None:
@@ -193,4 +253,22 @@ def _close_all() -> None:
         except Exception:  # noqa: BLE001
             # The display was terminated first by a handler registered after ours;
             # the driver has already released the context with it.
-            renderer._ctx = None
+            renderer._renderer = None
+
+
+def _after_fork_in_child() -> None:
+    # A forked child must not use (or free) its parent's contexts: forget them now,
+    # before anything renders; each renderer makes a fresh context on its next frame.
+    for renderer in list(_LIVE):
+        if renderer._renderer is not None:
+            _forget_inherited(renderer)
+    # The parent registered eglTerminate (mujoco.egl, dm_control) to run at exit; in a
+    # child that exits normally it waits forever on the parent's display. The kernel
+    # releases the child's GL resources when it exits.
+    egl = sys.modules.get("OpenGL.EGL")
+    if egl is not None:
+        atexit.unregister(egl.eglTerminate)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -207,6 +207,7 @@ def dataset_meta(config: CollectConfig, env: Any) -> DatasetMeta:
         policy_params=config.policy.to_dict(),
         seed=config.seed,
         compression=config.compression,
+        fps=float(env.metadata["render_fps"]),  # the control frequency (envs/base.py)
         created="1970-01-01T00:00:00Z",  # shards: the final file gets the real time
     )
 

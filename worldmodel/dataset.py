@@ -110,6 +110,9 @@ class DatasetMeta:
     created: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
+    # Control frequency: env steps (frames) per second of simulated time; 0 in files
+    # written before it was recorded.
+    fps: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.task_id:
@@ -126,6 +129,8 @@ class DatasetMeta:
             raise ValueError(
                 f"compression must be one of {list(COMPRESSIONS)}, got {self.compression!r}"
             )
+        if not isinstance(self.fps, (int, float, np.floating)) or not 0 <= self.fps < 1e6:
+            raise ValueError(f"fps must be a number >= 0, got {self.fps!r}")
         json.dumps(self.policy_params)  # must be JSON-able
 
     def with_defaults(self) -> DatasetMeta:
@@ -203,6 +208,8 @@ class DatasetMeta:
                 value = _attr_str(value)
             elif isinstance(value, np.integer):
                 value = int(value)
+            elif isinstance(value, np.floating):
+                value = float(value)
             kwargs[f.name] = value
         try:
             return cls(**kwargs)

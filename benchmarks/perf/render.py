@@ -1,9 +1,12 @@
-"""Rendering throughput: wmplan's step+render vs dm_control's default render path.
+"""Rendering throughput: wmplan's step+render vs dm_control's and mujoco.Renderer's.
 
 Prints, from one run, on the same MuJoCo models at 64x64:
-  * frames/s of a wmplan task's ``env.step`` (physics + fast render), one process;
+  * frames/s of a wmplan task's ``env.step`` (physics + render), one process;
   * frames/s of dm_control's default ``physics.step(); physics.render(64, 64)``;
-  * their ratio (target >= 5 on one core);
+  * frames/s of a plain ``mujoco.Renderer`` (default scene: shadows, reflections,
+    skybox on) and of ``mujoco.Renderer`` with wmplan's flags off (what wmplan's
+    renderer is built on: the same pixels, so the same speed is expected);
+  * the ratio wmplan / dm_control (target >= 5 on one core);
   * total frames/s of 2 worker processes vs 1 (target >= 1.8x).
 
 Run: ``python benchmarks/perf/render.py [--seconds 3]``.
@@ -59,6 +62,31 @@ def dm_control_fps(physics, seconds: float, seed: int = 0) -> float:
     return frames / (time.perf_counter() - start)
 
 
+def mujoco_renderer_fps(physics, seconds: float, flags_off: bool, seed: int = 0) -> float:
+    """Frames/s of ``mj_step`` + ``mujoco.Renderer`` (default scene, or wmplan's
+    flags off) on the same model as ``physics``."""
+    import mujoco
+
+    from wmplan.envs.render import OFF_FLAGS
+
+    model, data = physics.model.ptr, physics.data.ptr
+    renderer = mujoco.Renderer(model, 64, 64)
+    if flags_off:
+        for flag in OFF_FLAGS:
+            renderer.scene.flags[flag] = 0
+    rng = np.random.default_rng(seed)
+    frames, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        data.ctrl[:] = rng.uniform(-1, 1, model.nu)
+        mujoco.mj_step(model, data)
+        renderer.update_scene(data, 0)
+        renderer.render()
+        frames += 1
+    fps = frames / (time.perf_counter() - start)
+    renderer.close()
+    return fps
+
+
 def _worker(args: tuple[str, float, int]) -> float:
     return wmplan_fps(*args)
 
@@ -77,8 +105,11 @@ def main() -> None:
     from dm_control import mujoco as dm_mujoco
     from dm_control import suite
 
+    # Every column renders with one llvmpipe thread per process (wmplan's fork-safe
+    # setting, envs/render.py), so each figure is per-core throughput.
     print(
-        f"GL backend: {os.environ.get('MUJOCO_GL')}; image 64x64; {args.seconds:.0f} s per figure"
+        f"GL backend: {os.environ.get('MUJOCO_GL')}; LP_NUM_THREADS="
+        f"{os.environ.get('LP_NUM_THREADS')}; image 64x64; {args.seconds:.0f} s per figure"
     )
     rows = []
     xml = Path(wmplan.envs.__file__).with_name("reacher.xml")
@@ -90,12 +121,22 @@ def main() -> None:
     for task_id, model_name, physics in pairs:
         ours = wmplan_fps(task_id, args.seconds)
         theirs = dm_control_fps(physics, args.seconds)
-        rows.append((task_id, model_name, ours, theirs))
+        plain = mujoco_renderer_fps(physics, args.seconds, flags_off=False)
+        same = mujoco_renderer_fps(physics, args.seconds, flags_off=True)
+        rows.append((task_id, model_name, ours, theirs, plain, same))
     print(
-        f"\n{'wmplan task':<28} {'model':<20} {'wmplan f/s':>10} {'dm_control f/s':>15} {'ratio':>6}"
+        f"\n{'wmplan task':<28} {'model':<20} {'wmplan f/s':>10} {'dm_control f/s':>15} "
+        f"{'ratio':>6} {'mujoco.Renderer f/s':>20} {'ratio':>6} {'same flags f/s':>15}"
     )
-    for task_id, model_name, ours, theirs in rows:
-        print(f"{task_id:<28} {model_name:<20} {ours:>10.0f} {theirs:>15.0f} {ours / theirs:>6.2f}")
+    for task_id, model_name, ours, theirs, plain, same in rows:
+        print(
+            f"{task_id:<28} {model_name:<20} {ours:>10.0f} {theirs:>15.0f} {ours / theirs:>6.2f} "
+            f"{plain:>20.0f} {ours / plain:>6.2f} {same:>15.0f}"
+        )
+    print(
+        "ratios: wmplan / dm_control's physics.render, wmplan / plain mujoco.Renderer "
+        "(default scene); 'same flags' is mujoco.Renderer with wmplan's flags off"
+    )
 
     task = "wmplan/Reacher-v0"
     one = parallel_fps(task, args.seconds, 1)

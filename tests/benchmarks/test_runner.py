@@ -106,7 +106,7 @@ def test_unavailable_agents_are_skipped_with_a_note_or_fail(tmp_path):
     agents = tuple(
         dataclasses.replace(a, checkpoint=missing) if a.kind == "wm" else a for a in suite.agents
     )
-    suite = suite.replace(agents=agents)
+    suite = suite.replace(agents=agents, skip_missing=True)
     jobs, notes, _ = plan_jobs(suite, set(), version="test")
     assert any("wm-cem" in n and str(tmp_path / "wm-reacher") in n for n in notes)
     assert {j.agent.name for j in jobs} >= {"random"}

@@ -43,7 +43,7 @@ def test_builtin_suites_load_with_the_published_protocol():
         "wmplan/Reacher-v0", "wmplan/TwoRoom-v0", "wmplan/Push-v0"
     }  # fmt: skip
     assert {a.kind for a in quick.agents} >= {"random", "oracle", "wm"}
-    assert quick.skip_missing
+    assert not quick.skip_missing  # a missing agent is an error unless --skip-missing
     assert standard.episodes == 50 and len(standard.seeds) == 3
     for s in (quick, standard):
         assert (s.protocol.goal_offset, s.protocol.budget) == (25, 50)

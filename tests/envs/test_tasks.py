@@ -1,10 +1,13 @@
+import pickle
 import warnings
+from copy import deepcopy
 
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+import wmplan.envs
 from wmplan.envs import GOAL_TASKS, TASKS
 from wmplan.envs.push import POS_TOL, YAW_TOL
 from wmplan.envs.reacher import fingertip
@@ -13,11 +16,55 @@ ALL = list(TASKS)
 
 
 @pytest.mark.parametrize("task_id", ALL)
-def test_passes_gymnasium_env_checker(make_env, task_id):
+def test_passes_gymnasium_env_checker_with_render_check(make_env, task_id):
     env = make_env(task_id)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # infinite state bounds are deliberate
-        check_env(env.unwrapped, skip_render_check=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_env(env.unwrapped)
+    # Infinite state bounds are deliberate; any other checker warning is a failure.
+    others = [str(w.message) for w in caught if "infinity" not in str(w.message)]
+    assert others == []
+
+
+@pytest.mark.parametrize("task_id", ALL)
+def test_render_mode_none_and_rgb_array(task_id):
+    quiet = wmplan.envs.make(task_id, render_mode=None)
+    shown = wmplan.envs.make(task_id, render_mode="rgb_array")
+    obs, _ = quiet.reset(seed=0)
+    shown.reset(seed=0)
+    assert quiet.render() is None
+    np.testing.assert_array_equal(shown.render(), obs["pixels"])  # pixels still observed
+    assert shown.metadata["render_fps"] > 0
+    quiet.close()
+    shown.close()
+    with pytest.raises(ValueError, match="render_mode"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # gymnasium.make warns first; the env refuses
+        wmplan.envs.make(task_id, render_mode="ansi")
+
+
+def test_render_fps_is_the_control_frequency(make_env):
+    assert make_env("wmplan/Reacher-v0").metadata["render_fps"] == 50.0  # 0.02 s steps
+    assert make_env("wmplan/Reacher-v0", action_repeat=2).metadata["render_fps"] == 25.0
+    assert make_env("wmplan/dmc-walker-walk-v0").metadata["render_fps"] == 40.0  # 0.025 s
+
+
+@pytest.mark.parametrize("copier", ["pickle", "deepcopy"])
+@pytest.mark.parametrize(
+    "task_id", ["wmplan/Push-v0", "wmplan/dmc-reacher-easy-v0", "wmplan/gym-Reacher-v5"]
+)
+def test_env_copies_keep_state_and_render_the_same(make_env, task_id, copier):
+    env = make_env(task_id)
+    env.reset(seed=3)
+    rng = np.random.default_rng(0)
+    env.step(rng.uniform(-1, 1, env.action_space.shape))
+    copy = pickle.loads(pickle.dumps(env)) if copier == "pickle" else deepcopy(env)
+    np.testing.assert_array_equal(copy.render(), env.render())
+    for action in rng.uniform(-1, 1, (3, *env.action_space.shape)):
+        ours, theirs = env.step(action)[0], copy.step(action)[0]
+        for key in ours:
+            np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+    copy.close()
+    np.testing.assert_array_equal(env.render(), env.render())  # closing a copy leaves ours
 
 
 @pytest.mark.parametrize("task_id", ALL)
@@ -241,3 +288,30 @@ def test_runs_under_async_vector_env():
             assert not np.array_equal(obs["pixels"][0], obs["pixels"][1])
         finally:
             envs.close()
+
+
+# Seeds whose first draw was a free win (the start already satisfied the goal).
+FREE_WIN_SEEDS = {"wmplan/Reacher-v0": (40, 73, 255), "wmplan/TwoRoom-v0": (276,)}
+
+
+@pytest.mark.parametrize("task_id", sorted(FREE_WIN_SEEDS))
+def test_reset_redraws_free_wins_deterministically(make_env, task_id):
+    env, again = make_env(task_id), make_env(task_id)
+    for seed in FREE_WIN_SEEDS[task_id]:
+        obs, info = env.reset(seed=seed)
+        assert info["resampled"] >= 1 and not info["success"]
+        assert info["goal_distance"] > env.unwrapped.success_threshold
+        obs2, info2 = again.reset(seed=seed)
+        np.testing.assert_array_equal(obs["state"], obs2["state"])
+        np.testing.assert_array_equal(obs["goal_state"], obs2["goal_state"])
+        assert info2["resampled"] == info["resampled"]
+    _, info = env.reset(seed=0)
+    assert info["resampled"] == 0  # an ordinary draw is kept as it is
+
+
+def test_given_start_and_goal_are_not_redrawn(make_env):
+    env = make_env("wmplan/TwoRoom-v0")
+    env.reset(seed=0)
+    state = env.unwrapped.get_state()
+    _, info = env.reset(options={"start_state": state, "goal_state": state})
+    assert info["success"] and info["resampled"] == 0
