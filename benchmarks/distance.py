@@ -121,8 +121,8 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         for agent, points in sorted(summary[task].items()):
             x = [p["offset"] for p in points]
             y = [100 * p["rate"] for p in points]
-            err = [[100 * (p["rate"] - p["wilson95"][0]) for p in points],
-                   [100 * (p["wilson95"][1] - p["rate"]) for p in points]]  # fmt: skip
+            err = [[max(0.0, 100 * (p["rate"] - p["wilson95"][0])) for p in points],
+                   [max(0.0, 100 * (p["wilson95"][1] - p["rate"])) for p in points]]  # fmt: skip
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=agent,
                         color=colours[agent])  # fmt: skip
         ax.set_title(task.split("/")[-1])

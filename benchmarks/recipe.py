@@ -126,7 +126,10 @@ def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # Exact ends at 0 and n successes (rounding would put them a hair inside).
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return (min(low, p), max(high, p))
 
 
 def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[str, Any]:

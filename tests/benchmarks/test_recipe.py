@@ -48,3 +48,11 @@ def test_recipe_runs_every_stage_and_its_card_matches_the_results(tmp_path, caps
     assert "wmplan train-reach" in (out / "MODEL_CARD.md").read_text()
     ckpt = out / "model" / "checkpoints" / "step_00000002"
     assert (ckpt / "reach.safetensors").is_file() and (ckpt / "planning.json").is_file()
+
+
+def test_wilson_interval_contains_the_rate_at_the_ends():
+    for n in (1, 3, 7, 10, 50, 150):
+        assert wilson(0, n)[0] == 0.0 and wilson(n, n)[1] == 1.0
+        for k in range(n + 1):
+            lo, hi = wilson(k, n)
+            assert 0.0 <= lo <= k / n <= hi <= 1.0
