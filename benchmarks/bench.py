@@ -79,8 +79,8 @@ def bench(args: argparse.Namespace) -> int:
         workers=args.workers,
         backend=args.backend,
         address=args.address,
-        progress=not args.quiet,
-        wandb_mode=args.wandb,
+        progress=args.progress,
+        wandb_mode=None if args.wandb == "off" else args.wandb,
         wandb_project=args.wandb_project,
     )
     names = {a.name for a in suite.agents}
