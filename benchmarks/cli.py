@@ -145,9 +145,9 @@ def _cmd_envs_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_envs_show(args: argparse.Namespace) -> int:
+    check_output(args.out, "--out")
     from wmplan.envs.catalog import show_task
 
-    check_output(args.out, "--out")
     paths = show_task(
         args.task_id, args.out, image_size=args.image_size, seed=args.seed, steps=args.steps
     )
@@ -363,9 +363,9 @@ def _add_worldmodel(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    check_output(args.out, "--out")
     from wmplan.worldmodel.train import train_from_options
 
-    check_output(args.out, "--out")
     wandb = {"off": {}, "offline": {"wandb": True, "wandb_mode": "offline"},
              "online": {"wandb": True, "wandb_mode": "online"}}[args.wandb]  # fmt: skip
     result = train_from_options(
@@ -379,10 +379,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval_model(args: argparse.Namespace) -> int:
-    from wmplan.worldmodel.evaluate import evaluate_checkpoint, summary_lines
-
     out = args.out or str(Path(args.checkpoint) / "eval")
     check_output(out, "--out")
+    from wmplan.worldmodel.evaluate import evaluate_checkpoint, summary_lines
+
     report = evaluate_checkpoint(
         args.checkpoint, args.data, out=out, horizon=args.horizon,
         max_train=args.train_episodes, decoder_steps=args.decoder_steps,
@@ -443,9 +443,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    check_output(args.out or Path(args.run_dir) / "report", "--out")
     from wmplan.benchmarks.report import write_report
 
-    check_output(args.out or Path(args.run_dir) / "report", "--out")
     print(write_report(args.run_dir, args.out))
     return 0
 
@@ -584,7 +584,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
     except BrokenPipeError:
         # `wmplan data inspect X | head`: the reader left; that is not an error of ours.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -596,7 +598,9 @@ def main(argv: list[str] | None = None) -> int:
         # Bad input: one clear line naming what is wrong, not a traceback.
         message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         lines = message.strip().splitlines()
-        print(f"wmplan {args.command}: error: {lines[0] if lines else repr(exc)}", file=sys.stderr)
+        words = [args.command, getattr(args, "envs_cmd", None), getattr(args, "data_cmd", None)]
+        command = " ".join(w for w in words if w)
+        print(f"wmplan {command}: error: {lines[0] if lines else repr(exc)}", file=sys.stderr)
         return 2
 
 

@@ -88,7 +88,8 @@ class ResultsDB:
         if missing:
             self._conn.close()
             raise ResultsError(
-                f"{self.path}: its 'episodes' table lacks columns {missing}: not a wmplan "
+                f"{self.path}: its 'episodes' table lacks {len(missing)} columns "
+                f"({', '.join(missing[:3])}, ...): not a wmplan "
                 "results database (or one from another version); use another run directory"
             )
 

@@ -331,6 +331,9 @@ def train(cfg: TrainConfig, data: WindowSource | None = None) -> TrainResult:
 
 def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
     out = Path(cfg.out)
+    config_path = out / CONFIG_FILE
+    # A damaged run directory is reported before any data is read.
+    saved = ckpt.read_json_object(config_path) if config_path.exists() else None
     own_data = data is None
     data = data if data is not None else open_data(cfg)
     # The dataset fixes the image size and action width.
@@ -339,10 +342,9 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
     )
     cfg = dataclasses.replace(cfg, model=model_cfg)
     out.mkdir(parents=True, exist_ok=True)
-    config_path = out / CONFIG_FILE
     fingerprint = _data_fingerprint(cfg) if own_data else None
-    if config_path.exists():
-        saved, now = ckpt.read_json_object(config_path), cfg.to_dict()
+    if saved is not None:
+        now = cfg.to_dict()
         diff = sorted(k for k in now if k not in VOLATILE and saved.get(k) != now[k])
         if diff:
             raise ValueError(
