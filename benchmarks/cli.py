@@ -21,8 +21,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+class _HelpFormatter(argparse.HelpFormatter):
     """Keeps the examples' line breaks and shows each flag's default when it has one."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("example:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -408,7 +413,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     )
     b.add_argument("--out", help="run directory (default: runs/<suite run_name>)")
     _add_workers(b)
-    b.add_argument("--backend", default="local", choices=["local", "ray"])
+    b.add_argument("--backend", default="local", choices=["local", "ray"], help="where jobs run")
     b.add_argument("--address", help="Ray cluster address (default: start Ray locally)")
     b.add_argument(
         "--sweep",
@@ -422,7 +427,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--seeds", help="comma-separated seeds (default: the suite's)")
     b.add_argument("--episodes", type=_at_least(1), help="episodes per task, agent and seed")
     _add_wandb(b)
-    b.add_argument("--wandb-project", default="wmplan")
+    b.add_argument("--wandb-project", default="wmplan", help="wandb project name")
     _add_progress(b)
     b.add_argument("--report", action="store_true", help="write the report when done")
     b.set_defaults(func=_cmd_bench)
@@ -567,7 +572,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in _AREAS:
         add(sub)
+    _show_defaults(parser)
     return parser
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Give flags without a help text one that shows their default (argparse lists
+    a flag without help and without its default otherwise)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                _show_defaults(child)
+        elif action.help is None and action.default not in (None, False, []):
+            action.help = "(default: %(default)s)"
 
 
 def _version() -> str:
