@@ -651,7 +651,8 @@ def merge(out: str | Path, inputs: Sequence[str | Path], force: bool = False) ->
     for p in inputs:
         key = Path(p).resolve()
         if key in seen:
-            raise DatasetError(f"{p}: given twice (also as {seen[key]}); list each input once")
+            alias = "" if seen[key] == str(p) else f" (also as {seen[key]})"
+            raise DatasetError(f"{p}: given twice{alias}; list each input once")
         seen[key] = str(p)
     if out.resolve() in seen:
         raise DatasetError(f"{out}: the output must not be one of the inputs")
