@@ -104,7 +104,7 @@ def availability(spec: Any, task_id: str) -> str | None:
             return f"agent {spec.name!r}: {module} is not available in this install"
     if kind.needs_checkpoint:
         path = spec.checkpoint_for(task_id)
-        if resolve_checkpoint(path) is None:
+        if not Path(path).exists() and resolve_checkpoint(path) is None:
             from wmplan.models import shipped_models
 
             return (
@@ -112,6 +112,23 @@ def availability(spec: Any, task_id: str) -> str | None:
                 f"model of that name (shipped: {', '.join(shipped_models()) or 'none'}); "
                 f"train one with `wmplan train --task {task_id} --out {path} ...`"
             )
+        problem = checkpoint_problem(resolve_checkpoint(path) or path)
+        if problem is not None:
+            return f"agent {spec.name!r} on {task_id}: {problem}"
+    return None
+
+
+def checkpoint_problem(path: str | Path) -> str | None:
+    """Why the checkpoint at ``path`` cannot be loaded (missing, empty, a refused
+    pickle, a bad config.json), or None if its config reads fine."""
+    try:
+        from wmplan.worldmodel.checkpoint import CheckpointError, read_config
+    except ImportError:
+        return None
+    try:
+        read_config(path)
+    except CheckpointError as exc:
+        return str(exc)
     return None
 
 

@@ -66,11 +66,13 @@ def format_summary(rows: list[dict]) -> str:
 
 def bench(args: argparse.Namespace) -> int:
     """Run ``wmplan bench``; returns the exit code."""
+    from wmplan.benchmarks.cli import check_output
     from wmplan.benchmarks.results import load_rows
     from wmplan.benchmarks.runner import run_suite
 
     suite = suite_from_args(args)
     out = Path(args.out) if args.out else Path("runs") / suite.run_name
+    check_output(out, "--out")
     print(
         f"suite {suite.name}: {len(suite.tasks)} tasks x {len(suite.agents)} agents x "
         f"{len(suite.seeds)} seeds x {suite.episodes} episodes -> {out}"
@@ -81,8 +83,8 @@ def bench(args: argparse.Namespace) -> int:
         workers=args.workers,
         backend=args.backend,
         address=args.address,
-        progress=not args.quiet,
-        wandb_mode=args.wandb,
+        progress=args.progress,
+        wandb_mode=None if args.wandb == "off" else args.wandb,
         wandb_project=args.wandb_project,
     )
     names = {a.name for a in suite.agents}

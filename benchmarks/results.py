@@ -60,20 +60,46 @@ DETERMINISTIC = (
 )  # fmt: skip
 
 
+class ResultsError(ValueError):
+    """A results database that is corrupt, foreign, or holds conflicting configs."""
+
+
 class ResultsDB:
     """The results of a run directory (``RUN_DIR/results.sqlite``)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=30.0)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: survives process kills
-        self._conn.executescript(SCHEMA)
-        known = {r[1] for r in self._conn.execute("PRAGMA table_info(episodes)")}
-        if "protocol_version" not in known:  # a database from before the column
-            self._conn.execute("ALTER TABLE episodes ADD COLUMN protocol_version INTEGER")
-        self._conn.commit()
+        if self.path.is_dir():
+            raise ResultsError(f"{self.path}: is a directory, expected a results database")
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=30.0)
+        except sqlite3.Error as exc:
+            raise ResultsError(f"{self.path}: cannot open the results database: {exc}") from None
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: survives process kills
+            self._conn.executescript(SCHEMA)
+            have = [r[1] for r in self._conn.execute("PRAGMA table_info(episodes)")]
+            if "config_hash" in have and "protocol_version" not in have:
+                # A database from before the column: its rows read as protocol v1.
+                self._conn.execute("ALTER TABLE episodes ADD COLUMN protocol_version INTEGER")
+                have.append("protocol_version")
+            self._conn.commit()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise ResultsError(
+                f"{self.path}: not a wmplan results database ({exc}); move it away or use "
+                "another run directory"
+            ) from None
+        missing = [c for c in COLUMNS if c not in have]
+        if missing:
+            self._conn.close()
+            raise ResultsError(
+                f"{self.path}: its 'episodes' table lacks {len(missing)} columns "
+                f"({', '.join(missing[:3])}, ...): not a wmplan "
+                "results database (or one from another version); use another run directory"
+            )
 
     @classmethod
     def in_run_dir(cls, run_dir: str | Path) -> ResultsDB:
@@ -111,6 +137,14 @@ class ResultsDB:
         )
         self._conn.commit()
         return cur.rowcount == 1
+
+    def config_hashes(self) -> dict[tuple[str, str], set[str]]:
+        """``{(task, agent): {config_hash, ...}}`` of the stored rows."""
+        out: dict[tuple[str, str], set[str]] = {}
+        sql = "SELECT DISTINCT task, agent, config_hash FROM episodes"
+        for task, agent, chash in self._conn.execute(sql):
+            out.setdefault((task, agent), set()).add(chash)
+        return out
 
     def keys(self) -> set[tuple]:
         """Keys (config_hash, task, agent, seed, episode) of finished episodes."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import queue
-import subprocess
 import sys
 import time
 import traceback
@@ -26,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from wmplan.benchmarks.episode import Job
-from wmplan.benchmarks.results import ResultsDB
+from wmplan.benchmarks.results import ResultsDB, ResultsError
 from wmplan.benchmarks.runlog import RunLog
 from wmplan.benchmarks.suite import SuiteConfig, config_hash, dump_suite, short_task
+from wmplan.worldmodel.lockfile import hold_lock
+from wmplan.worldmodel.progress import progress as progress_reporter
 
 BACKENDS = ("local", "ray")
 VIDEOS_DIR = "videos"
+LOCK_NAME = "lock"
 
 
 @dataclass
@@ -52,25 +54,15 @@ class RunSummary:
 
 def code_version() -> str:
     """``wmplan <version> (git <sha>[-dirty])``, or the version alone outside git."""
-    from importlib.metadata import PackageNotFoundError, version
+    from wmplan.worldmodel.provenance import git_commit, package_version
 
-    try:
-        v = version("wmplan")
-    except PackageNotFoundError:
-        v = "unknown"
-    root = Path(__file__).resolve().parent.parent
-    try:
-        sha = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short=10", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return f"wmplan {v}"
-    return f"wmplan {v} (git {sha}{'-dirty' if dirty else ''})"
+    v, sha = package_version("wmplan"), git_commit()
+    return f"wmplan {v} (git {sha})" if sha else f"wmplan {v}"
+
+
+def default_workers() -> int:
+    """Worker processes when none are asked for: one per CPU core (every command)."""
+    return os.cpu_count() or 1
 
 
 def plan_jobs(
@@ -87,6 +79,9 @@ def plan_jobs(
     jobs: list[Job] = []
     notes: list[str] = []
     skipped = 0
+    stored: dict[tuple[str, str], set[str]] = {}
+    for chash, task, agent_name, *_ in done:
+        stored.setdefault((task, agent_name), set()).add(chash)
     for agent in suite.agents:
         check_settings(agent)
     for task in suite.tasks:
@@ -101,6 +96,7 @@ def plan_jobs(
                 notes.append(f"skipped {agent.name} on {task}: {reason}")
                 continue
             chash = config_hash(agent, suite.protocol, fingerprint(agent, task))
+            _refuse_changed_config(agent.name, task, chash, stored.get((task, agent.name), set()))
             for seed in suite.seeds:
                 todo = [
                     e
@@ -130,6 +126,34 @@ def plan_jobs(
     return jobs, notes, skipped
 
 
+def _refuse_changed_config(agent: str, task: str, chash: str, before: set[str]) -> None:
+    """One name, one config: results of another config under ``agent``'s name are
+    never pooled with this one's."""
+    other = sorted(before - {chash})
+    if other:
+        raise ResultsError(
+            f"agent {agent!r} on {task}: the run directory holds results of this name with "
+            f"config hash {', '.join(other)}, but its config now hashes to {chash} (planner, "
+            "options, checkpoint or protocol changed); give the changed agent a new name, "
+            "or use a new --out"
+        )
+
+
+class JobFailed(RuntimeError):
+    """A benchmark job raised: ``str()`` is one line naming agent, task and cause;
+    ``details`` holds the worker's traceback."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
+
+
+def _job_failure(job: Job, exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    cause = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return f"agent {job.agent.name!r} on {job.task} (seed {job.seed}) failed: {cause}"
+
+
 def _job_weight(job: Job) -> float:
     """Rough relative cost of a job's episodes: planner budget (samples x iterations)."""
     if job.agent.planner is None:
@@ -145,7 +169,7 @@ def run_suite(
     workers: int | None = None,
     backend: str = "local",
     address: str | None = None,
-    progress: bool = True,
+    progress: bool | str = True,
     wandb_mode: str | None = None,
     wandb_project: str = "wmplan",
     echo: Callable[[str], None] = print,
@@ -153,18 +177,57 @@ def run_suite(
     """Run the unfinished episodes of ``suite`` into ``run_dir``; see module doc."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    workers = workers or os.cpu_count() or 1
-    if workers < 1:
+    workers = default_workers() if workers is None else workers
+    if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    lock = hold_lock(
+        run_dir / LOCK_NAME, f"{run_dir}: another `wmplan bench` is running into this directory"
+    )
+    try:
+        with ResultsDB.in_run_dir(run_dir) as db:
+            # Plan (and refuse conflicting configs) before anything in run_dir changes.
+            jobs, notes, skipped = plan_jobs(suite, db.keys())
+            _write_snapshot(run_dir, suite)
+            return _run_planned(
+                suite, run_dir, db, jobs, notes, skipped, workers=workers, backend=backend,
+                address=address, progress=progress, wandb_mode=wandb_mode,
+                wandb_project=wandb_project, echo=echo,
+            )  # fmt: skip
+    finally:
+        lock.close()
+
+
+def _write_snapshot(run_dir: Path, suite: SuiteConfig) -> None:
+    """The suite as run, in ``RUN_DIR/suites/<name>.yaml`` (atomic)."""
     (run_dir / "suites").mkdir(exist_ok=True)
-    (run_dir / "suites" / f"{suite.name}.yaml").write_text(dump_suite(suite))
+    path = run_dir / "suites" / f"{suite.name}.yaml"
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(dump_suite(suite))
+    os.replace(tmp, path)
+
+
+def _run_planned(
+    suite: SuiteConfig,
+    run_dir: Path,
+    db: ResultsDB,
+    jobs: list[Job],
+    notes: list[str],
+    skipped: int,
+    *,
+    workers: int,
+    backend: str,
+    address: str | None,
+    progress: bool | str,
+    wandb_mode: str | None,
+    wandb_project: str,
+    echo: Callable[[str], None],
+) -> RunSummary:
+    """Run planned ``jobs`` into ``db`` (the caller holds the run directory's lock)."""
     summary = RunSummary(run_dir)
-    db = ResultsDB.in_run_dir(run_dir)
     log = RunLog(run_dir, wandb_mode, wandb_project, config=suite.to_dict(), name=suite.name)
     try:
-        jobs, notes, skipped = plan_jobs(suite, db.keys())
         summary.notes, summary.episodes_skipped, summary.jobs = notes, skipped, len(jobs)
         for note in notes:
             echo(f"note: {note}")
@@ -191,6 +254,9 @@ def run_suite(
                 _store(row, run_dir, db, log)
                 summary.episodes_run += 1
                 bar.update(1)
+        except JobFailed as exc:
+            log.event("error", message=str(exc), traceback=exc.details)
+            raise JobFailed(f"{exc} (traceback in {log.path})", exc.details) from None
         finally:
             bar.close()
         summary.seconds = time.perf_counter() - start
@@ -198,15 +264,13 @@ def run_suite(
         return summary
     finally:
         log.close()
-        db.close()
 
 
-def _progress_bar(total: int, enabled: bool, name: str):
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total, unit="ep", desc=name, disable=not enabled, file=sys.stderr, smoothing=0.1
-    )
+def _progress_bar(total: int, mode: bool | str, name: str):
+    """``mode``: a progress mode (auto, bar, lines, none) or True (auto) / False (none)."""
+    if isinstance(mode, bool):
+        mode = "auto" if mode else "none"
+    return progress_reporter(total, name, mode, unit="ep")
 
 
 def _store(row: dict[str, Any], run_dir: Path, db: ResultsDB, log: RunLog) -> None:
@@ -261,8 +325,8 @@ def _worker_main(jobs: Any, out: Any, threads: int, parent: int) -> None:
                     out.put(("row", row, None))
                     if os.getppid() != parent:
                         return
-            except BaseException:
-                out.put(("error", job.id, traceback.format_exc()))
+            except BaseException as exc:
+                out.put(("error", _job_failure(job, exc), traceback.format_exc()))
                 return
             out.put(("done", job.id, None))
     finally:
@@ -318,7 +382,7 @@ def _run_local(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
                 remaining -= 1
                 in_flight = {pid: j for pid, j in in_flight.items() if j != payload}
             else:
-                raise RuntimeError(f"benchmark job {payload} failed:\n{extra}")
+                raise JobFailed(payload, extra)
     finally:
         for p in procs:
             if p.is_alive():
@@ -364,14 +428,19 @@ def _run_ray(jobs: list[Job], workers: int, address: str | None) -> Iterator[dic
     try:
         remote = ray.remote(num_cpus=1)(_ray_job)
         pending = [remote.options(num_returns="streaming").remote(j) for j in jobs]
+        job_of = {id(gen): job for gen, job in zip(pending, jobs, strict=True)}
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
             gen = ready[0]
             try:
                 ref = next(gen)
+                row = ray.get(ref)
             except StopIteration:
                 continue
-            yield ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:
+                cause = exc.as_instanceof_cause()
+                raise JobFailed(_job_failure(job_of[id(gen)], cause), str(exc)) from None
+            yield row
             pending.append(gen)
     finally:
         if started_here:

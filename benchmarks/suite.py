@@ -419,6 +419,13 @@ _PROTOCOL_KEYS = {f.name for f in dataclasses.fields(ProtocolConfig)}
 _AGENT_KEYS = {f.name for f in dataclasses.fields(AgentSpec)}
 
 
+def _yaml_error(exc: yaml.YAMLError, filename: str, what: str) -> SuiteError:
+    """``file:line: what: problem`` of a YAML parse or construction error."""
+    mark = getattr(exc, "problem_mark", None)
+    line = f":{mark.line + 1}" if mark is not None else ""
+    return SuiteError(f"{filename}{line}: {what}: {getattr(exc, 'problem', None) or exc}")
+
+
 class _Source:
     """Line numbers of a YAML document: maps a path of keys/indices to its node."""
 
@@ -427,11 +434,7 @@ class _Source:
         try:
             self.root = yaml.compose(text)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise SuiteError(
-                f"{filename}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"
-            ) from None
+            raise _yaml_error(exc, filename, "not valid YAML") from None
 
     def node(self, path: tuple) -> yaml.Node | None:
         """The deepest node along ``path``: the key node for a mapping field (its line
@@ -486,7 +489,10 @@ def parse_suite(text: str, filename: str = "<suite>") -> SuiteConfig:
     from wmplan.benchmarks.agents import check_settings
 
     src = _Source(text, filename)
-    data = yaml.safe_load(text) if src.root is not None else None
+    try:
+        data = yaml.safe_load(text) if src.root is not None else None
+    except yaml.YAMLError as exc:  # e.g. a !!python/... tag: safe_load refuses to build it
+        raise _yaml_error(exc, filename, "not allowed in a suite file") from None
     data = _mapping(src, data, (), _SUITE_KEYS)
     for required in ("name", "tasks", "agents"):
         if required not in data:

@@ -27,6 +27,9 @@ MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 512
 MAX_ACTION_REPEAT = 100
 # Redraws of a start/goal pair that already satisfies the goal (a free win).
 MAX_RESAMPLES = 100
+# No state of these tasks (positions, velocities, time) comes near this; a larger
+# value is a corrupt or made-up state that MuJoCo would reset on the next step.
+MAX_STATE_ABS = 1e6
 
 
 class Policy(Protocol):
@@ -171,13 +174,27 @@ class GoalTask(gym.Env):
         mujoco.mj_getState(self.model, self.data, state, STATE_SPEC)
         return state
 
-    def set_state(self, state: np.ndarray) -> None:
-        """Restore a state from ``get_state`` exactly (warm-start cleared)."""
-        state = np.asarray(state, dtype=np.float64)
+    def set_state(self, state: np.ndarray, name: str = "state") -> None:
+        """Restore a state from ``get_state`` exactly (warm-start cleared).
+
+        ValueError naming ``name`` if ``state`` has the wrong length or holds a
+        non-finite or absurd (> MAX_STATE_ABS) value: MuJoCo would otherwise
+        silently reset the simulation on the next step."""
+        try:
+            state = np.asarray(state, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be an array of numbers, got {state!r}") from None
         if state.shape != (self._state_size,):
             raise ValueError(
-                f"state must have shape ({self._state_size},) for {type(self).__name__}, "
+                f"{name} must have shape ({self._state_size},) for {type(self).__name__}, "
                 f"got {state.shape}"
+            )
+        bad = ~np.isfinite(state) | (np.abs(state) > MAX_STATE_ABS)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{name} must be finite with |value| <= {MAX_STATE_ABS:g}, got {state[i]!r} at "
+                f"index {i}; pass a state from env.unwrapped.get_state()"
             )
         mujoco.mj_resetData(self.model, self.data)
         mujoco.mj_setState(self.model, self.data, state, STATE_SPEC)
@@ -266,7 +283,7 @@ class GoalTask(gym.Env):
         [goal_offset, A]) and leaves ``self.data`` at the goal."""
         mujoco.mj_resetData(self.model, self.data)
         if "start_state" in options:
-            self.set_state(options["start_state"])
+            self.set_state(options["start_state"], "options['start_state']")
         else:
             self.sample_start(self.np_random)
             mujoco.mj_forward(self.model, self.data)
@@ -274,8 +291,7 @@ class GoalTask(gym.Env):
 
         goal_actions = np.zeros((0, self.model.nu), np.float32)
         if "goal_state" in options:
-            goal = np.asarray(options["goal_state"], dtype=np.float64)
-            self.set_state(goal)
+            self.set_state(options["goal_state"], "options['goal_state']")
         else:
             offset = options.get("goal_offset", self.default_goal_offset)
             if not isinstance(offset, (int, np.integer)) or offset < 0:

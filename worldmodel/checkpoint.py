@@ -96,18 +96,47 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: not a safetensors file (bad header)")
     try:
         return load_file(str(path))
-    except SafetensorError as exc:
-        raise CheckpointError(f"{path}: unreadable safetensors file: {exc}") from exc
+    except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: unreadable safetensors file: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _read_json(path: Path) -> dict[str, Any]:
     refuse_pickle(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: missing checkpoint file")
+    return read_json_object(path)
+
+
+def read_json_object(path: str | Path) -> dict[str, Any]:
+    """The JSON object (dict) in ``path``; CheckpointError naming the file for invalid
+    JSON or any other JSON value (a list where a config belongs)."""
     try:
-        return json.loads(path.read_text())
+        obj = json.loads(Path(path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise CheckpointError(
+            f"{path}: expected a JSON object {{...}}, got a {type(obj).__name__}; the file "
+            "was not written by wmplan (restore it, or start over in a new directory)"
+        )
+    return obj
+
+
+def check_finite(tensors: dict[str, torch.Tensor], source: str | Path) -> None:
+    """CheckpointError naming the first tensor holding NaN or inf: a model with
+    non-finite weights plans garbage without any error."""
+    for name, t in tensors.items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).sum())
+            raise CheckpointError(
+                f"{source}: tensor {name!r} holds {bad} non-finite value(s) (NaN/inf); the "
+                "weights are unusable: retrain, or load an earlier checkpoint"
+            )
 
 
 # --- state dicts -----------------------------------------------------------------
@@ -118,6 +147,7 @@ def state_to_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def load_tensors_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: Path) -> None:
     """Copy ``tensors`` into ``model``; CheckpointError naming the first bad tensor."""
+    check_finite(tensors, source)
     expected = model.state_dict()
     for name, ref in expected.items():
         if name not in tensors:
@@ -180,12 +210,14 @@ def save_checkpoint(
     An existing ``directory`` is replaced. Returns ``directory``.
     """
     directory = Path(directory)
+    weights = state_to_tensors(model)
+    check_finite(weights, directory)  # never write a checkpoint nobody can use
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    save_file(state_to_tensors(model), str(tmp / MODEL_FILE), metadata={"format": FORMAT})
+    save_file(weights, str(tmp / MODEL_FILE), metadata={"format": FORMAT})
     config = {"format": FORMAT, "version": VERSION, "model": model_config,
               "metadata": metadata or {}}  # fmt: skip
     write_json_atomic(tmp / CONFIG_FILE, config)
@@ -226,7 +258,16 @@ def resolve(path: str | Path) -> Path:
     for ckpts in (path / "checkpoints", path):
         latest = ckpts / LATEST
         if latest.is_file():
-            target = ckpts / latest.read_text().strip()
+            try:
+                name = latest.read_bytes().decode().strip()
+            except UnicodeDecodeError:
+                name = ""
+            target = ckpts / name
+            if not name or Path(name).name != name or not target.is_dir():
+                raise CheckpointError(
+                    f"{latest}: names {name[:80]!r}, which is not a checkpoint directory "
+                    f"beside it; point it at one of the step_* directories in {ckpts}"
+                )
             refuse_pickle(target)
             return target
     raise CheckpointError(
@@ -242,10 +283,18 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(
             f"{ckpt / CONFIG_FILE}: format is {config.get('format')!r}, expected {FORMAT!r}"
         )
-    if int(config.get("version", 0)) > VERSION:
+    version = config.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise CheckpointError(f"{ckpt / CONFIG_FILE}: version must be an integer, got {version!r}")
+    if version > VERSION:
         raise CheckpointError(
             f"{ckpt}: checkpoint version {config['version']} is newer than this wmplan ({VERSION})"
         )
+    for key in ("model", "metadata"):
+        if not isinstance(config.get(key, {}), dict):
+            raise CheckpointError(
+                f"{ckpt / CONFIG_FILE}: {key!r} must be a JSON object, got {config[key]!r:.80}"
+            )
     return config
 
 
@@ -266,9 +315,11 @@ def load_model(path: str | Path):
     config = read_config(path)
     try:
         model_config = ModelConfig.from_dict(config["model"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{resolve(path)}: bad model config: {exc}") from exc
-    model = build_model(model_config)
+        model = build_model(model_config)
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+        raise CheckpointError(
+            f"{resolve(path) / CONFIG_FILE}: bad model config: {_first_line(exc)}"
+        ) from exc
     load_weights(path, model)
     model.eval()
     return model, config

@@ -15,7 +15,6 @@ rerun with the same options redoes only the shards that were not complete.
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import json
 import math
 import multiprocessing as mp
@@ -44,6 +43,9 @@ from wmplan.worldmodel.dataset import (
     fsync_path,
     remove_stale_temporaries,
 )
+from wmplan.worldmodel.lockfile import hold_lock
+from wmplan.worldmodel.progress import check_mode as check_progress_mode
+from wmplan.worldmodel.progress import progress as make_progress
 
 MANIFEST = "manifest.json"
 
@@ -368,20 +370,24 @@ def _check_env(config: CollectConfig) -> None:
 
 
 def collect(
-    config: CollectConfig, out: str | Path, workers: int = 1, progress: bool = True
+    config: CollectConfig, out: str | Path, workers: int = 1, progress: bool | str = True
 ) -> Path:
     """Collect ``config`` into ``out`` with ``workers`` processes; resumes a killed run.
 
     Returns ``out``. If ``out`` already holds this dataset, returns at once.
     Raises DatasetError if ``out`` or its parts folder belong to different options.
+    ``progress``: a mode of ``worldmodel.progress`` (auto, bar, lines, none) or a bool.
     """
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    if isinstance(progress, bool):
+        progress = "auto" if progress else "none"
+    check_progress_mode(progress)
     out = Path(out)
     parts = out.with_name(out.name + ".parts")
     if _existing_output(out, config):
         shutil.rmtree(parts, ignore_errors=True)  # killed after the final rename
-        if progress:
+        if progress != "none":
             print(f"{out}: already complete ({config.episodes} episodes)", file=sys.stderr)
         return out
     _check_env(config)
@@ -399,7 +405,7 @@ def collect(
         )
     done = _complete_shards(parts, config)
     todo = [s for s in range(config.num_shards) if s not in done]
-    if done and progress:
+    if done and progress != "none":
         print(
             f"{parts}: resuming, {len(done)}/{config.num_shards} shards complete", file=sys.stderr
         )
@@ -412,17 +418,12 @@ def collect(
 
 
 def _lock(parts: Path):
-    """Exclusive lock on ``parts``: a second collection into the same output is refused
-    (the kernel drops the lock when the holder dies, even by SIGKILL)."""
-    handle = open(parts / "lock", "a")  # kept open: it is the lock
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise DatasetError(
-            f"{parts}: another `wmplan collect` is writing this dataset right now"
-        ) from None
-    return handle
+    """Exclusive lock on ``parts``: a second collection into the same output is refused."""
+    return hold_lock(
+        parts / "lock",
+        f"{parts}: another `wmplan collect` is writing this dataset right now",
+        DatasetError,
+    )
 
 
 def _run_workers(
@@ -431,7 +432,7 @@ def _run_workers(
     todo: list[int],
     workers: int,
     done: set[int],
-    progress: bool,
+    progress: str,
 ) -> None:
     from wmplan.envs.render import gl_backend
 
@@ -494,18 +495,11 @@ def _run_workers(
             p.join(timeout=30)
 
 
-def _progress_bar(config: CollectConfig, initial: int, progress: bool):
-    if not progress:
+def _progress_bar(config: CollectConfig, initial: int, progress: str):
+    if progress == "none":
         return None
-    from tqdm import tqdm
-
-    return tqdm(
-        total=config.episodes,
-        initial=initial,
-        unit="ep",
-        desc=f"collect {config.task_id}",
-        dynamic_ncols=True,
-        smoothing=0.1,
+    return make_progress(
+        config.episodes, f"collect {config.task_id}", progress, unit="ep", initial=initial
     )
 
 

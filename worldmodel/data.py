@@ -46,6 +46,7 @@ from wmplan.worldmodel.dataset import (
     DatasetMeta,
     FrameWindowReader,
     check_compatible,
+    check_finite,
     init_reader_worker,
     read_in_worker,
 )
@@ -158,6 +159,8 @@ class EpisodeWindows:
                 lengths.append(d.lengths.astype(np.int64))
                 actions.append(d.read("actions"))
                 states.append(d.read("states"))
+                check_finite(d.path, "actions", actions[-1])
+                check_finite(d.path, "states", states[-1])
             pixel_bytes = sum(
                 d.num_episodes * (self.meta.steps + 1) * self.meta.image_size**2 * 3
                 for d in datasets

@@ -68,6 +68,22 @@ class DatasetNotFoundError(DatasetError, FileNotFoundError):
     """A dataset path does not exist."""
 
 
+# Float fields: checked for NaN/inf on write and on load (a NaN action trains a NaN model).
+FLOAT_FIELDS = tuple(name for name, dtype in FIELDS.items() if dtype.kind == "f")
+
+
+def check_finite(where: str | Path, name: str, array: np.ndarray, first_episode: int = 0) -> None:
+    """DatasetError naming ``where``, the episode and the field if ``array`` (episodes
+    on axis 0, from ``first_episode``) holds NaN or inf."""
+    bad = ~np.isfinite(array)
+    if bad.any():
+        e = int(np.argwhere(bad)[0][0]) if array.ndim else 0
+        raise DatasetError(
+            f"{where}: episode {first_episode + e} field {name!r} holds non-finite values "
+            f"(NaN/inf); drop or re-collect that episode"
+        )
+
+
 def _versions() -> dict[str, str]:
     def version(name: str) -> str:
         try:
@@ -327,6 +343,8 @@ class EpisodeWriter:
                 f"episode length must be in [0, {self.meta.steps}], got {episode.length}"
             )
         e = self.num_episodes
+        for name in FLOAT_FIELDS:
+            check_finite(f"{self.path} (writing)", name, arrays[name][None], e)
         for name, array in arrays.items():
             dset = self._datasets[name]
             dset.resize(e + 1, axis=0)
@@ -480,9 +498,15 @@ class Dataset:
                     f"{self.path}: episode lengths must be in [0, {self.meta.steps}], "
                     f"got min {self.lengths.min()} max {self.lengths.max()}"
                 )
-        except Exception:
+        except DatasetError:
             self._file.close()
             raise
+        except Exception as exc:  # h5py on damaged metadata: RuntimeError, KeyError, ...
+            self._file.close()
+            raise DatasetError(
+                f"{self.path}: corrupt file structure ({type(exc).__name__}: {_short(exc)}); "
+                "re-collect or restore it"
+            ) from exc
 
     def read(self, name: str, index: Any = ()) -> np.ndarray:
         """``arrays[name][index]`` as numpy; a corrupt chunk raises DatasetError."""
@@ -490,7 +514,7 @@ class Dataset:
             raise KeyError(f"{self.path}: no field {name!r}; fields: {list(FIELDS)}")
         try:
             return np.asarray(self.arrays[name][index])
-        except (OSError, RuntimeError) as exc:
+        except (OSError, RuntimeError, KeyError, TypeError, ValueError) as exc:
             raise DatasetError(
                 f"{self.path}: cannot read {name!r} (corrupt or truncated file?): {_short(exc)}"
             ) from exc
@@ -516,10 +540,50 @@ class Dataset:
         )
 
     def verify(self) -> None:
-        """Decode every chunk of every field (DatasetError at the first bad one)."""
-        for name in FIELDS:
-            for e in range(self.num_episodes):
-                self.read(name, e)
+        """Decode every chunk of every field and check float fields are finite
+        (DatasetError at the first bad one, naming episode and field)."""
+        self.episode_digests()
+
+    def episode_digests(self) -> list[str]:
+        """sha256 of every episode's content (all fields), reading each fully: a
+        corrupt chunk or a non-finite value raises DatasetError naming the episode."""
+        import hashlib
+
+        digests = []
+        for e in range(self.num_episodes):
+            h = hashlib.sha256()
+            for name in FIELDS:
+                if name == "episode_index":
+                    continue  # a renumbered copy of an episode is still the same episode
+                array = self.read(name, e)
+                if name in FLOAT_FIELDS:
+                    check_finite(self.path, name, array[None], e)
+                h.update(name.encode())
+                h.update(np.ascontiguousarray(array).tobytes())
+            digests.append(h.hexdigest())
+        return digests
+
+    def check_finite(self, names: Sequence[str] = FLOAT_FIELDS) -> None:
+        """DatasetError naming episode and field if a float field holds NaN/inf."""
+        for name in names:
+            check_finite(self.path, name, self.read(name))
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Cheap identity of the content: file size, episodes and a sha256 over the
+        layout attributes and the per-episode index (lengths, seeds, actions). A
+        different dataset at the same path gets a different fingerprint."""
+        import hashlib
+
+        h = hashlib.sha256()
+        h.update(json.dumps(self.meta.identity(), sort_keys=True).encode())
+        h.update(json.dumps([self.meta.policy, self.meta.policy_params, self.meta.seed]).encode())
+        for name in ("lengths", "episode_index", "reset_seed", "actions"):
+            h.update(np.ascontiguousarray(self.read(name)).tobytes())
+        return {
+            "size_bytes": self.path.stat().st_size,
+            "episodes": self.num_episodes,
+            "sha256": h.hexdigest()[:16],
+        }
 
     def check(
         self,
@@ -574,23 +638,46 @@ def check_compatible(datasets: Sequence[Dataset]) -> None:
                 )
 
 
-def merge(out: str | Path, inputs: Sequence[str | Path]) -> Path:
+def merge(out: str | Path, inputs: Sequence[str | Path], force: bool = False) -> Path:
     """Concatenate the episodes of compatible datasets into ``out`` (atomic write).
 
-    Refuses (DatasetError naming the file) inputs of different tasks, image sizes,
-    action repeats, episode lengths or dims. The merged file records its
-    ``sources``; ``policy``/``seed`` are kept when all inputs agree, else
-    ``"mixed"``/-1. Compressed chunks are copied without recompressing.
+    Every input episode is read in full first (a corrupt chunk or a NaN/inf value
+    raises DatasetError naming the file, episode and field). Refuses (DatasetError
+    naming the files) inputs of different tasks, image sizes, action repeats,
+    episode lengths or dims; the same file given twice; an episode whose content
+    is already in another input; and an existing ``out`` unless ``force``. The
+    merged file records its ``sources``; ``policy``/``seed`` are kept when all
+    inputs agree, else ``"mixed"``/-1. Compressed chunks are copied as they are.
     """
     out = Path(out)
     if len(inputs) < 1:
         raise ValueError("merge needs at least one input dataset")
-    resolved = {Path(p).resolve() for p in inputs}
-    if out.resolve() in resolved:
-        raise ValueError(f"{out}: the output must not be one of the inputs")
+    if out.is_dir():
+        raise DatasetError(f"{out}: the output is a directory; give a .h5 file path")
+    seen: dict[Path, str] = {}
+    for p in inputs:
+        key = Path(p).resolve()
+        if key in seen:
+            alias = "" if seen[key] == str(p) else f" (also as {seen[key]})"
+            raise DatasetError(f"{p}: given twice{alias}; list each input once")
+        seen[key] = str(p)
+    if out.resolve() in seen:
+        raise DatasetError(f"{out}: the output must not be one of the inputs")
+    if out.exists() and not force:
+        raise DatasetError(f"{out}: already exists; choose another output or pass --force")
     datasets = [Dataset(p) for p in inputs]
     try:
         check_compatible(datasets)
+        owner: dict[str, tuple[Path, int]] = {}
+        for d in datasets:
+            for e, digest in enumerate(d.episode_digests()):
+                if digest in owner:
+                    first, fe = owner[digest]
+                    raise DatasetError(
+                        f"{d.path}: episode {e} is the same as episode {fe} of {first}; "
+                        "merging would duplicate it (were these collected with the same seed?)"
+                    )
+                owner[digest] = (d.path, e)
         first = datasets[0].meta
         policies = {
             (d.meta.policy, json.dumps(d.meta.policy_params, sort_keys=True)) for d in datasets
@@ -649,6 +736,8 @@ def inspect(path: str | Path, verify: bool = True) -> dict[str, Any]:
             states = d.read("states")
             rewards = d.read("rewards")
             success = d.read("success")
+            for name, array in (("actions", actions), ("states", states), ("rewards", rewards)):
+                check_finite(d.path, name, array)
             valid_a = np.arange(d.meta.steps)[None, :] < lengths[:, None]
             valid_s = np.arange(d.meta.steps + 1)[None, :] <= lengths[:, None]
             a, s = actions[valid_a], states[valid_s]

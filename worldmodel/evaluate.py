@@ -325,7 +325,7 @@ def load_episodes(
 
 def evaluate_checkpoint(
     checkpoint: str | Path,
-    data: str | Path,
+    data: str | Path | None = None,
     out: str | Path | None = None,
     horizon: int = 5,
     max_train: int = 200,
@@ -333,17 +333,30 @@ def evaluate_checkpoint(
     decoder_steps: int = 300,
 ) -> dict[str, Any]:
     """Load a checkpoint and evaluate it on ``data``'s held-out episodes (same split as
-    training, read from the checkpoint's metadata)."""
+    training, read from the checkpoint's metadata). ``data`` defaults to the dataset
+    the checkpoint was trained on (resolved from its run directory); a dataset of
+    another task than the checkpoint's is refused (DatasetError naming both)."""
     from wmplan.worldmodel.checkpoint import load_model, resolve
+    from wmplan.worldmodel.train import data_path_of
 
+    if horizon < 1:
+        raise ValueError(f"horizon must be >= 1, got {horizon}")
     model, config = load_model(checkpoint)
-    train_cfg = config.get("metadata", {}).get("train", {})
+    metadata = config.get("metadata", {})
+    if data is None:
+        data = data_path_of(resolve(checkpoint), metadata)
+        if data is None:
+            raise ValueError(f"{checkpoint}: the checkpoint records no dataset; pass --data")
+    train_cfg = metadata.get("train", {})
+    train_cfg = train_cfg if isinstance(train_cfg, dict) else {}
+    task = metadata.get("task") or train_cfg.get("task") or None
     train, test = load_episodes(
         data,
         model.config.action_block,
         val_fraction=train_cfg.get("val_fraction", 0.05),
         max_train=max_train,
         max_test=max_test,
+        task=task,
     )
     report = evaluate(model, train, test, out=out, horizon=horizon, decoder_steps=decoder_steps)
     report["checkpoint"] = str(resolve(checkpoint))

@@ -18,7 +18,6 @@ import dataclasses
 import json
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +28,15 @@ import torch
 from wmplan.worldmodel import checkpoint as ckpt
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.model import JEPAWorldModel, ModelConfig, build_model
+from wmplan.worldmodel.progress import check_mode as check_progress_mode
+from wmplan.worldmodel.progress import progress as make_progress
+from wmplan.worldmodel.provenance import provenance as provenance_of_code
 
 CONFIG_FILE = "train_config.json"
 METRICS_FILE = "metrics.jsonl"
 # Fields that may change between a run and its resumption.
-VOLATILE = ("progress", "wandb", "wandb_project", "wandb_mode", "log_every", "val_every")
+VOLATILE = ("progress", "wandb", "wandb_project", "wandb_mode", "log_every", "val_every",
+            "allow_data_change")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,8 @@ class TrainConfig:
     val_every: int = 250  # 0: never
     checkpoint_every: int = 100
     keep_checkpoints: int = 2
-    progress: bool = True
+    progress: str = "auto"  # auto, bar, lines or none (see worldmodel/progress.py)
+    allow_data_change: bool = False  # resume even if the dataset's fingerprint changed
     wandb: bool = False
     wandb_project: str = "wmplan"
     wandb_mode: str = "offline"  # "offline" or "online"
@@ -75,6 +79,15 @@ class TrainConfig:
             object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
         if isinstance(self.loss, dict):
             object.__setattr__(self, "loss", _from_dict(LossConfig, self.loss, "loss"))
+        for name, kind in (("model", ModelConfig), ("loss", LossConfig)):
+            if not isinstance(getattr(self, name), kind):
+                raise ValueError(
+                    f"{name} must be a mapping of {kind.__name__} fields, got "
+                    f"{getattr(self, name)!r:.80}"
+                )
+        if isinstance(self.progress, bool):  # older configs stored a flag
+            object.__setattr__(self, "progress", "auto" if self.progress else "none")
+        check_progress_mode(self.progress)
         positive = ("window", "batch_size", "steps", "threads", "log_every",
                     "checkpoint_every", "keep_checkpoints")  # fmt: skip
         for name in positive:
@@ -113,18 +126,39 @@ class TrainConfig:
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> TrainConfig:
         """Read a JSON or YAML file (nested ``model:``/``loss:`` sections), then apply overrides."""
-        path = Path(path)
-        text = path.read_text()
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            d = yaml.safe_load(text) or {}
-        else:
-            d = json.loads(text)
-        if not isinstance(d, dict):
-            raise ValueError(f"{path}: expected a mapping of config fields")
+        d = read_config_file(path)
         d.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.from_dict(d)
+        try:
+            return cls.from_dict(d)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a JSON or YAML config file; ValueError naming the file (and the
+    line, for YAML/JSON syntax errors) for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--config {path}: no such file")
+    text = path.read_text()
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            d = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark is not None else ""
+            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ValueError(f"{path}{line}: not valid YAML (safe subset): {reason}") from None
+    else:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(d, dict):
+        raise ValueError(f"{path}: expected a mapping of config fields, got a {type(d).__name__}")
+    return d
 
 
 def _from_dict(cls, d: dict[str, Any], what: str):
@@ -297,6 +331,9 @@ def train(cfg: TrainConfig, data: WindowSource | None = None) -> TrainResult:
 
 def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
     out = Path(cfg.out)
+    config_path = out / CONFIG_FILE
+    # A damaged run directory is reported before any data is read.
+    saved = ckpt.read_json_object(config_path) if config_path.exists() else None
     own_data = data is None
     data = data if data is not None else open_data(cfg)
     # The dataset fixes the image size and action width.
@@ -305,9 +342,9 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
     )
     cfg = dataclasses.replace(cfg, model=model_cfg)
     out.mkdir(parents=True, exist_ok=True)
-    config_path = out / CONFIG_FILE
-    if config_path.exists():
-        saved, now = json.loads(config_path.read_text()), cfg.to_dict()
+    fingerprint = _data_fingerprint(cfg) if own_data else None
+    if saved is not None:
+        now = cfg.to_dict()
         diff = sorted(k for k in now if k not in VOLATILE and saved.get(k) != now[k])
         if diff:
             raise ValueError(
@@ -332,6 +369,7 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
     metrics_path = out / METRICS_FILE
     step, elapsed, frames_seen = 0, 0.0, 0
     if (ckpt_dir / ckpt.LATEST).exists():
+        _check_same_data(cfg, ckpt.read_config(ckpt_dir), fingerprint)
         ckpt.load_weights(ckpt_dir, model)
         tensors, state = ckpt.load_trainer_state(ckpt_dir)
         ckpt.optimizer_from_state(opt, tensors, state["optimizer"])
@@ -354,7 +392,8 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
             ckpt_dir / name,
             model,
             model_cfg.to_dict(),
-            metadata={"task": cfg.task, "data": cfg.data, "step": step, "train": cfg.to_dict()},
+            metadata={"task": task, "step": step, "train": cfg.to_dict(),
+                      **_data_metadata(cfg, fingerprint), **provenance},
             trainer_tensors=opt_tensors,
             trainer_json={"step": step, "elapsed_s": elapsed, "frames_seen": frames_seen,
                           "optimizer": opt_json, "data": data.state_dict(),
@@ -362,6 +401,9 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
         )  # fmt: skip
         ckpt.update_latest(ckpt_dir, name, keep=cfg.keep_checkpoints)
 
+    provenance = {"provenance": provenance_of_code()}
+    # The task the model can plan on: as asked, else as the dataset says.
+    task = cfg.task or getattr(getattr(data, "meta", None), "task_id", "")
     run = _start_wandb(cfg, resumed_from) if cfg.wandb else None
     if cfg.compile:
         model.encoder.compile()
@@ -378,6 +420,15 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
         for group in opt.param_groups:
             group["lr"] = lr
         out_loss = model.loss(frames, actions, cfg.loss, sigreg_gen)
+        if not math.isfinite(out_loss.loss.item()):
+            if bar is not None:
+                bar.close()
+            raise TrainingDiverged(
+                f"{out}: loss is {float(out_loss.loss)} at step {step + 1} "
+                f"({', '.join(f'{k} {v:.4g}' for k, v in out_loss.metrics.items())}); stopped "
+                f"without saving it (the newest good checkpoint is in {ckpt_dir}). Lower --lr, "
+                "raise grad_clip or check the dataset with `wmplan data inspect`"
+            )
         opt.zero_grad(set_to_none=True)
         out_loss.loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip or float("inf"))
@@ -390,7 +441,9 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
         last = dict(out_loss.metrics, grad_norm=float(gnorm), lr=lr)
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(loss=f"{last['loss']:.4f}", pred=f"{last['pred_loss']:.4f}")
+            # refresh=False: the bar redraws on its own clock, not on every step.
+            bar.set_postfix(loss=f"{last['loss']:.4f}", pred=f"{last['pred_loss']:.4f}",
+                            refresh=False)  # fmt: skip
         if step % cfg.log_every == 0 or step == cfg.steps:
             now = time.perf_counter()
             record = {"step": step, "elapsed_s": round(elapsed, 2), "frames_seen": frames_seen,
@@ -424,16 +477,80 @@ def train_from_options(config_file: str | None = None, kind: str | None = None,
     cfg = TrainConfig.from_file(config_file, **options) if config_file else TrainConfig(**options)
     if kind is not None:
         cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, kind=kind))
+    if config_file:
+        _check_pinned_dims(config_file, cfg)
     return train(cfg)
 
 
-def _progress(cfg: TrainConfig, initial: int):
-    if not cfg.progress:
-        return None
-    from tqdm import tqdm
+class TrainingDiverged(ValueError):
+    """The loss became NaN or inf: training stops and saves nothing from that step."""
 
-    return tqdm(total=cfg.steps, initial=initial, desc="train", dynamic_ncols=True,
-                mininterval=1.0 if sys.stderr.isatty() else 30.0)  # fmt: skip
+
+def _check_pinned_dims(config_file: str | Path, cfg: TrainConfig) -> None:
+    """The dataset fixes model.image_size and model.action_dim: a config file that sets
+    them to other values is refused instead of silently overridden."""
+    from wmplan.worldmodel.dataset import Dataset
+
+    model = read_config_file(config_file).get("model") or {}
+    pinned = {k: model[k] for k in ("image_size", "action_dim") if k in model}
+    if not pinned or not cfg.data:
+        return
+    with Dataset(cfg.data) as d:
+        have = {"image_size": d.meta.image_size, "action_dim": d.meta.action_dim}
+    for key, value in pinned.items():
+        if value != have[key]:
+            raise ValueError(
+                f"{config_file}: model.{key} is {value!r} but {cfg.data} has {key} {have[key]}; "
+                f"the dataset fixes it: remove model.{key} from the config"
+            )
+
+
+def _data_fingerprint(cfg: TrainConfig) -> dict[str, Any] | None:
+    from wmplan.worldmodel.dataset import Dataset
+
+    if not cfg.data or "," in cfg.data:
+        return None
+    with Dataset(cfg.data) as d:
+        return d.fingerprint()
+
+
+def _data_metadata(cfg: TrainConfig, fingerprint: dict[str, Any] | None) -> dict[str, Any]:
+    """The dataset as given, as seen from the run directory (so a run moved together
+    with its data, or used from another working directory, still finds it), and
+    its fingerprint."""
+    meta: dict[str, Any] = {"data": cfg.data, "data_fingerprint": fingerprint}
+    if cfg.data:
+        meta["data_from_run"] = os.path.relpath(Path(cfg.data).resolve(), Path(cfg.out).resolve())
+    return meta
+
+
+def data_path_of(checkpoint_dir: str | Path, metadata: dict[str, Any]) -> Path | None:
+    """The dataset a checkpoint was trained on, resolved relative to its run directory
+    (``<run>/checkpoints/step_X``), not the working directory; None if unrecorded."""
+    rel = metadata.get("data_from_run")
+    if not isinstance(rel, str) or not rel:
+        return None
+    ckpt_dir = Path(checkpoint_dir)
+    run = ckpt_dir.parent.parent if ckpt_dir.parent.name == "checkpoints" else ckpt_dir.parent
+    return Path(os.path.normpath(run / rel))
+
+
+def _check_same_data(cfg: TrainConfig, saved: dict[str, Any], fingerprint: dict | None) -> None:
+    """Refuse to resume on a dataset whose fingerprint differs from the checkpoint's."""
+    before = saved.get("metadata", {}).get("data_fingerprint")
+    if fingerprint is None or before is None or before == fingerprint or cfg.allow_data_change:
+        return
+    raise ValueError(
+        f"{cfg.out}: the run was trained on a different dataset than {cfg.data} holds now "
+        f"(fingerprint {before} in the checkpoint, {fingerprint} now); use a new --out, or "
+        "pass --allow-data-change to resume on the new data"
+    )
+
+
+def _progress(cfg: TrainConfig, initial: int):
+    if cfg.progress == "none":
+        return None
+    return make_progress(cfg.steps, "train", cfg.progress, unit="step", initial=initial)
 
 
 def _start_wandb(cfg: TrainConfig, resumed_from: int):

@@ -37,3 +37,8 @@ class StubPlanner:
             self.plan_info = StubPlanInfo(best, best + 0.5)
         self.t += 1
         return self.rng.uniform(-1, 1, self.dim).astype(np.float32)
+
+
+def broken_agent(env, seed, task_id, **options):
+    """An agent factory that fails the way a missing model file would."""
+    raise FileNotFoundError(f"weights for {task_id} not found in /nowhere")

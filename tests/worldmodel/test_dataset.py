@@ -202,7 +202,7 @@ def test_inspect_summarises_and_writes_videos(tmp_path):
 
 
 def test_cli_inspect_and_merge(tmp_path, capsys):
-    a, b = write(tmp_path / "a.h5"), write(tmp_path / "b.h5")
+    a, b = write(tmp_path / "a.h5"), write(tmp_path / "b.h5", first=4)
     assert cli(["data", "inspect", str(a), "--video", str(tmp_path / "v")]) == 0
     assert "wmplan/Synthetic-v0" in capsys.readouterr().out
     assert cli(["data", "merge", str(tmp_path / "m.h5"), str(a), str(b)]) == 0

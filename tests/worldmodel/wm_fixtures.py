@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import numpy as np
 
 from wmplan.worldmodel.dataset import DatasetMeta, EpisodeWriter, synthetic_episodes
 from wmplan.worldmodel.model import ModelConfig
@@ -39,3 +42,13 @@ def write_synthetic(path: Path, episodes: int = 8) -> Path:
         for episode in synthetic_episodes(META, episodes):
             writer.append(episode)
     return path
+
+
+def flipped_copies(data: bytes, count: int, flips: int, seed: int = 0) -> Iterator[bytes]:
+    """``count`` copies of ``data``, each with ``flips`` random bits flipped (seeded)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        out = bytearray(data)
+        for pos in rng.integers(0, len(data), size=flips):
+            out[pos] ^= 1 << int(rng.integers(0, 8))
+        yield bytes(out)
