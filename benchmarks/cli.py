@@ -55,6 +55,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="runs/demo", help="run directory")
     p.add_argument("--workers", type=int, help="worker processes (default: CPU cores)")
+    p.add_argument("--suite", default="quick", help="suite name or YAML file to run")
     p.set_defaults(func=_cmd_demo)
 
 
@@ -70,7 +71,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         sheet, _ = show_task(task_id, sheets)
         print(f"{task_id}: observation | goal -> {sheet}")
     print()
-    bench_argv = ["bench", "--suite", "quick", "--out", args.out, "--report"]
+    bench_argv = ["bench", "--suite", args.suite, "--out", args.out, "--report"]
     if args.workers:
         bench_argv += ["--workers", str(args.workers)]
     bench_args = build_parser().parse_args(bench_argv)

@@ -200,3 +200,45 @@ def test_recorded_episodes_carry_a_gif_with_the_stated_frame_delay():
     # ms: 10 frames/s, encode_gif's default; the start and one frame per step.
     assert sum(durations) == 100 * (rows[1]["steps"] + 1)
     assert all(d > 0 and d % 100 == 0 for d in durations)
+
+
+class Planning:
+    """Replans every 2 steps, exposing a new plan record each time (objects with
+    tensors [iterations, B], dicts with arrays, or a record with no curve)."""
+
+    def __init__(self, infos):
+        self.infos, self.t, self.plan_info = infos, 0, None
+
+    def reset(self, obs, goal, env=None):
+        pass
+
+    def act(self, obs):
+        if self.t % 2 == 0:
+            self.plan_info = self.infos[self.t // 2]
+        self.t += 1
+        return np.zeros(2, np.float32)
+
+
+def test_episode_summarises_the_planner_cost_curves_per_iteration(env):
+    import torch
+
+    from wmplan.planners import PlanInfo
+
+    first = PlanInfo(torch.tensor([[3.0, 5.0], [2.0, 2.0], [1.0, 0.0]]),
+                     torch.tensor([[6.0, 6.0], [4.0, 4.0], [2.0, 4.0]]), [0.0] * 3,
+                     torch.zeros(2))  # fmt: skip
+    second = {"best_cost": np.array([8.0, 6.0]), "mean_cost": None}
+    third = {"best_cost": np.float64(1.0)}  # no per-iteration curve: counted, not averaged
+    agent = Planning([first, second, third])
+    m, _ = run_episode(env, agent, ProtocolConfig(budget=6), 5, False, False)
+    assert m["steps"] == 6 and not m["success"]
+    # Per iteration, the mean over plans of each plan's mean over environments;
+    # shorter curves leave their missing iterations out.
+    assert m["plan_info"] == {"calls": 3, "best_cost": [6.0, 4.0, 0.5],
+                              "mean_cost": [6.0, 4.0, 3.0]}  # fmt: skip
+    none, _ = run_episode(env, Replay(np.zeros((3, 2), np.float32)), ProtocolConfig(budget=3),
+                          5, False, False)  # fmt: skip
+    assert none["plan_info"] is None
+    only_scalars, _ = run_episode(env, Planning([third] * 3), ProtocolConfig(budget=4), 5,
+                                  False, False)  # fmt: skip
+    assert only_scalars["plan_info"] is None

@@ -1,18 +1,17 @@
-"""The Ray backend (local Ray) stores the same rows as local processes."""
+"""The Ray backend (local Ray) stores the same rows as local processes. Ray comes
+with the dev extra; without it this test fails (``require``), it does not skip."""
 
 from __future__ import annotations
 
-import pytest
+from optional_deps import require
 
 from wmplan.benchmarks.results import DETERMINISTIC, load_rows
 from wmplan.benchmarks.runner import run_suite
 from wmplan.benchmarks.suite import load_suite
 
-pytest.importorskip("ray")
 
-
-@pytest.mark.slow
 def test_ray_and_local_backends_store_identical_rows(tmp_path, tiny_suite_file):
+    require("ray")
     suite = load_suite(tiny_suite_file(episodes=4, budget=8))
     local = run_suite(suite, tmp_path / "local", workers=2, progress=False, echo=lambda s: None)
     ray_run = run_suite(
