@@ -56,7 +56,7 @@ perf: setup
 # passes options, e.g. make mutation MUTATION_ARGS="--modules stats,sigreg --sample 40".
 MUTATION_ARGS ?=
 mutation: setup
-	OMP_NUM_THREADS=1 nice -n 19 $(PY) benchmarks/perf/mutation.py --out mutation.json $(MUTATION_ARGS)
+	OMP_NUM_THREADS=1 nice -n 19 $(PY) benchmarks/perf/mutation.py --out runs/mutation.json $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -121,7 +121,7 @@ TARGETS = {
     "planners-base": Target(
         "wmplan.planners.base",
         "planners/base.py",
-        PLANNER_TESTS + ("tests/agents/test_mpc.py",),
+        PLANNER_TESTS + ("tests/agents/test_mpc_world_model.py", "tests/agents/test_mpc.py"),
         only_functions=(
             "IterationLog",
             "split_generators",
@@ -484,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'all':16s} {killed:7d} {total:6d} {100 * killed / max(total, 1):6.1f}%")
     print(f"({time.perf_counter() - start:.0f} s)")
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.out.with_suffix(args.out.suffix + ".tmp")
         tmp.write_text(json.dumps(results, indent=1))
         tmp.replace(args.out)
