@@ -60,11 +60,9 @@ TARGETS = {
     "episode": Target(
         "wmplan.benchmarks.episode",
         "benchmarks/episode.py",
-        (
-            "tests/benchmarks/test_protocol.py",
-            "tests/benchmarks/test_agents.py",
-            "tests/benchmarks/test_runner.py",
-        ),
+        # Not test_runner.py: its episodes run in spawned workers, which import the
+        # unmutated module, so it costs minutes per mutant and can kill none.
+        ("tests/benchmarks/test_protocol.py", "tests/benchmarks/test_agents.py"),
     ),  # fmt: skip
     "stats": Target(
         "wmplan.benchmarks.stats",
@@ -417,8 +415,10 @@ def run_target(name: str, target: Target, args) -> dict:
     )
     status, base = run_one(target, None, tests, timeout=args.max_seconds)
     if status != "survived":
-        raise SystemExit(f"{name}: the unmutated tests do not pass ({status}); fix them first")
-    timeout = max(args.timeout_factor * base, base + 20.0)
+        print(f"   {name}: the unmutated tests do not pass ({status}); module left out", flush=True)
+        return {"module": target.path, "tests": tests, "error": status, "total": 0,
+                "killed": 0, "timeouts": 0, "score": 0.0, "survivors": []}  # fmt: skip
+    timeout = max(args.timeout_factor * base, base + 30.0)
     print(
         f"   unmutated tests pass in {base:.1f} s; per-mutant timeout {timeout:.0f} s", flush=True
     )
@@ -429,14 +429,18 @@ def run_target(name: str, target: Target, args) -> dict:
                 f"   {m.status:9s} #{m.index} line {m.line} in {m.function}: {m.what}", flush=True
             )
     killed = sum(m.status in ("killed", "timeout") for m in mutants)
+    timeouts = sum(m.status == "timeout" for m in mutants)
     score = killed / max(len(mutants), 1)
-    print(f"   {name}: {killed}/{len(mutants)} killed = {100 * score:.1f}%", flush=True)
+    print(f"   {name}: {killed}/{len(mutants)} killed ({timeouts} by timeout) = "
+          f"{100 * score:.1f}%", flush=True)  # fmt: skip
     return {
         "module": target.path,
         "tests": tests,
         "baseline_seconds": base,
+        "timeout_seconds": timeout,
         "total": len(mutants),
         "killed": killed,
+        "timeouts": timeouts,
         "score": score,
         "survivors": [m.__dict__ for m in mutants if m.status not in ("killed", "timeout")],
     }
@@ -458,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
         "the same mutants of the same source, so before/after runs compare",
     )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timeout-factor", type=float, default=3.0)
+    p.add_argument("--timeout-factor", type=float, default=4.0)
     p.add_argument("--max-seconds", type=float, default=900.0, help="limit of the unmutated run")
     args = p.parse_args(argv)
     names = [n.strip() for n in args.modules.split(",") if n.strip()]
@@ -478,10 +482,13 @@ def main(argv: list[str] | None = None) -> int:
     results = {n: run_target(n, TARGETS[n], args) for n in names}
     total = sum(r["total"] for r in results.values())
     killed = sum(r["killed"] for r in results.values())
-    print(f"\n{'module':16s} {'killed':>7s} {'total':>6s} {'score':>7s}")
+    print(f"\n{'module':16s} {'killed':>7s} {'timeout':>7s} {'total':>6s} {'score':>7s}")
     for n, r in results.items():
-        print(f"{n:16s} {r['killed']:7d} {r['total']:6d} {100 * r['score']:6.1f}%")
-    print(f"{'all':16s} {killed:7d} {total:6d} {100 * killed / max(total, 1):6.1f}%")
+        print(
+            f"{n:16s} {r['killed']:7d} {r['timeouts']:7d} {r['total']:6d} {100 * r['score']:6.1f}%"
+        )
+    timeouts = sum(r["timeouts"] for r in results.values())
+    print(f"{'all':16s} {killed:7d} {timeouts:7d} {total:6d} {100 * killed / max(total, 1):6.1f}%")
     print(f"({time.perf_counter() - start:.0f} s)")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

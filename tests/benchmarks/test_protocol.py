@@ -11,12 +11,14 @@ numpy only; it calls nothing of ``wmplan.benchmarks``.
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
 from protocol_agents import SEEN
 
 import wmplan.envs
+import wmplan.benchmarks.episode as episode_module
 from wmplan.benchmarks.episode import Job, close_envs, run_episode, run_job
 from wmplan.benchmarks.suite import AgentSpec, ProtocolConfig
 
@@ -89,12 +91,14 @@ def test_expert_replay_succeeds_at_the_step_the_raw_env_first_reports_success(en
     ref = reference_episode(raw, 11, offset, budget, actions)
     agent = Replay(actions)
     proto = ProtocolConfig(goal_offset=offset, budget=budget)
-    m, _ = run_episode(env, agent, proto, 11, privileged=False, record=False)
+    m, frames = run_episode(env, agent, proto, 11, privileged=False, record=False)
+    assert frames == []  # nothing recorded unless asked
     assert ref["success"] and 1 <= ref["success_step"] <= offset
     assert m["success"] is True and m["success_step"] == ref["success_step"]
     # It stops at the first success: one act and one env step per counted step.
     assert m["steps"] == agent.calls == ref["steps"] == ref["success_step"]
     assert m["return"] == ref["return"] and m["final_distance"] == ref["final_distance"]
+    assert 0 <= m["plan_time_per_step"] * m["steps"] <= m["wall_clock"] < 60
     # The goal it was shown is the one `offset` expert steps out, not the default 25.
     np.testing.assert_array_equal(agent.goal["goal_state"], ref["goal_state"])
     np.testing.assert_array_equal(agent.start, ref["state"])
@@ -120,7 +124,32 @@ def test_an_unsuccessful_episode_takes_exactly_budget_steps(env, raw, budget):
     assert m["success"] is False and m["success_step"] is None
     assert m["final_distance"] == ref["final_distance"] and m["return"] == 0.0
     assert len(frames) == budget + 1  # the start and one frame per step
+    # observation | 4 px gap | goal, 64 px each, upscaled x2 to at least 128 px high
+    assert all(f.shape == (128, 264, 3) and f.dtype == np.uint8 for f in frames)
+    np.testing.assert_array_equal(frames[0][::2, :128:2], ref_start_pixels(raw, 3))
+    np.testing.assert_array_equal(frames[0][::2, 136::2], agent.goal["goal_pixels"])
     assert m["plan_time_per_step"] >= 0 and m["wall_clock"] > 0
+
+
+def ref_start_pixels(raw, env_seed):
+    obs, _ = raw.reset(seed=env_seed, options={"goal_offset": 25})
+    return obs["pixels"]
+
+
+def test_reward_tasks_get_no_goal_and_keep_their_return():
+    task = "wmplan/dmc-cartpole-swingup-v0"
+    env, raw = wmplan.envs.make(task), wmplan.envs.make(task)
+    try:
+        actions = np.random.default_rng(0).uniform(-1, 1, (6, 1)).astype(np.float32)
+        agent = Replay(actions)
+        m, _ = run_episode(env, agent, ProtocolConfig(budget=6), 9, False, False)
+        raw.reset(seed=9)
+        rewards = [raw.step(a)[1] for a in actions]
+    finally:
+        env.close()
+        raw.close()
+    assert agent.goal is None and m["final_distance"] is None and m["success"] is False
+    assert m["steps"] == 6 and m["return"] == pytest.approx(sum(rewards), rel=1e-12)
 
 
 def _job(agent_name, episodes, protocol, seed=0):
@@ -138,6 +167,7 @@ def test_run_job_matches_the_hand_rolled_protocol_and_pairs_agents(raw):
         rows_c = list(run_job(_job("c", (0,), proto, seed=1)))
     finally:
         close_envs()
+    assert not episode_module._ENVS  # closed and forgotten: the next job builds afresh
     seen = {(r["agent"], r["episode"], r["seed"]): s
             for r, s in zip(rows_a + rows_b + rows_c, SEEN, strict=True)}  # fmt: skip
     for row in rows_a + rows_b + rows_c:
@@ -153,6 +183,9 @@ def test_run_job_matches_the_hand_rolled_protocol_and_pairs_agents(raw):
             assert row[key] == ref[key], (key, row)
         assert row["steps"] == s["agent"].calls
         assert (row["task"], row["config_hash"], row["suite"]) == (TASK, "hash", "proto")
+        assert row["code_version"] == "test" and row["plan_info"] is None
+        spec = _job(row["agent"], (0,), proto).agent.to_dict()
+        assert row["agent_config"] == json.dumps(spec, sort_keys=True)
     # Same (seed, episode): same start and goal for every agent, whatever the order.
     for ep in (0, 1, 2):
         a, b = seen[("a", ep, 0)], seen[("b", ep, 0)]
@@ -200,6 +233,7 @@ def test_recorded_episodes_carry_a_gif_with_the_stated_frame_delay():
     # ms: 10 frames/s, encode_gif's default; the start and one frame per step.
     assert sum(durations) == 100 * (rows[1]["steps"] + 1)
     assert all(d > 0 and d % 100 == 0 for d in durations)
+    assert gif.info.get("loop") == 0  # loops forever
 
 
 class Planning:

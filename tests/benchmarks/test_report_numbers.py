@@ -34,8 +34,21 @@ OUTCOMES = {
 }
 
 
+SUITE_YAML = """\
+name: numbers
+tasks: [wmplan/Reacher-v0, wmplan/TwoRoom-v0]
+seeds: [0, 1]
+episodes: 6
+protocol: {goal_offset: 17, budget: 33, image_size: 48}
+agents:
+  - {name: alpha, kind: random}
+"""
+
+
 def _fill(run_dir):
     (run_dir / "videos").mkdir(parents=True)
+    (run_dir / "suites").mkdir()
+    (run_dir / "suites" / "numbers.yaml").write_text(SUITE_YAML)
     frame = np.zeros((8, 8, 3), np.uint8)
     with ResultsDB.in_run_dir(run_dir) as db:
         for (task, agent), per_seed in OUTCOMES.items():
@@ -254,3 +267,50 @@ def test_agent_colours_are_distinct_and_stable_for_many_agents():
     assert report.agent_colors(list(reversed(names))) == colors
     few = report.agent_colors(["random", "oracle[num_samples=64]", "oracle[num_samples=256]"])
     assert set(few) == {"random", "oracle", "oracle[num_samples=64]", "oracle[num_samples=256]"}
+
+
+def test_header_states_the_counts_and_the_protocol(built):
+    _, md, rows = built
+    assert f"{len(rows)} episodes, 2 tasks, 3 agents; code: test." in md
+    assert ("- `numbers`: 2 tasks x 1 agents x seeds [0, 1] x 6 episodes; goal offset 17, "
+            "budget 33 env steps, 48 px") in md  # fmt: skip
+
+
+def test_planner_budget_is_samples_times_iterations_with_the_planners_defaults():
+    def budget(planner):
+        return report._planner_budget(json.dumps({"name": "x", "planner": planner}))
+
+    assert budget({"name": "cem", "num_samples": 64, "iterations": 5}) == ("cem", 320.0)
+    assert budget({"name": "cem"}) == ("cem", 300.0 * 30)  # CEM's defaults
+    assert budget({"name": "mppi", "iterations": 2}) == ("mppi", 512.0 * 2)
+    assert budget({"name": "no-such-planner"}) is None
+    assert budget(None) is None
+    assert report._planner_budget(json.dumps({"name": "random", "kind": "random"})) is None
+
+
+def test_agents_sort_by_family_then_numerically():
+    names = ["oracle[num_samples=256]", "random", "oracle[num_samples=64]", "oracle", "b2", "b10"]
+    assert sorted(names, key=report.agent_order) == [
+        "b2", "b10", "oracle", "oracle[num_samples=64]", "oracle[num_samples=256]", "random"]  # fmt: skip
+
+
+def _many_agents(run_dir, n_agents):
+    with ResultsDB.in_run_dir(run_dir) as db:
+        for i in range(n_agents):
+            for ep in range(4):
+                db.insert({"config_hash": f"h{i}", "task": TASKS[0], "agent": f"ag{i}", "seed": 0,
+                           "episode": ep, "success": ep < i % 5, "steps": 9, "return": 0.0,
+                           "plan_time_per_step": 0.0, "wall_clock": 1.0, "code_version": "t",
+                           "suite": "s", "agent_config": json.dumps({"name": f"ag{i}"})})  # fmt: skip
+
+
+@pytest.mark.parametrize("n_agents, pairs", [(6, 15), (7, 6)])
+def test_paired_differences_are_all_pairs_up_to_six_agents_else_best_against_each(
+    tmp_path, n_agents, pairs
+):
+    _many_agents(tmp_path, n_agents)
+    md = report.write_report(tmp_path).read_text()
+    rows = [r[0] for r in _table(md, "## Paired differences")]
+    assert len(rows) == pairs
+    if n_agents == 7:  # ag4 wins 4/4: it is compared with every other agent
+        assert rows == [f"`ag4` - `ag{i}`" for i in range(7) if i != 4]

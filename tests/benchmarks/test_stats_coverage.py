@@ -136,3 +136,21 @@ def test_summary_uses_the_binomial_interval_and_aggregates_the_bootstrap():
     (agg,) = stats.aggregate(rows)
     assert agg["success"].method == "bootstrap" and agg["success"].value == pytest.approx(0.625)
     assert agg["success"] == stats.bootstrap_groups([np.ones(20), np.r_[np.ones(5), np.zeros(15)]])
+
+
+def test_empty_groups_and_missing_values_are_left_out():
+    est = stats.bootstrap_groups([np.ones(3), np.array([]), np.zeros(1)], rng=0)
+    assert (est.value, est.n) == (0.5, 4)
+    assert stats.Estimate(float("nan"), float("nan"), float("nan"), 0).fmt() == "-"
+    rows = [{"agent": a, "task": "T", "seed": 0, "episode": e, "success": s, "return": 0.0,
+             "final_distance": None, "plan_time_per_step": 0.0, "wall_clock": 1.0, "steps": 5}
+            for a, outcomes in (("a", [1, 1, 0, 1]), ("b", [0, 1, 0, None]))
+            for e, s in enumerate(outcomes)]  # fmt: skip
+    rows = [r for r in rows if not (r["agent"] == "b" and r["episode"] == 2)]  # b lacks ep 2
+    d = stats.paired_difference(rows, "a", "b", rng=0)
+    # Pairs: episodes 0 and 1 only (b has no episode 2, and no success value in 3).
+    assert d["per_task"]["T"].n == 2 and d["per_task"]["T"].value == pytest.approx(0.5)
+    assert d["overall"].value == pytest.approx(0.5)
+    assert stats.paired_difference(rows, "a", "c")["overall"].n == 0
+    (s_a, _) = stats.summarize([r for r in rows if r["success"] is not None])
+    assert np.isnan(s_a["final_distance"]) and s_a["success"] == stats.binomial_ci(3, 4)
