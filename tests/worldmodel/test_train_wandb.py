@@ -15,7 +15,10 @@ SECRET = "wmplan-train-secret-0c61f0d9a2b7"
 
 
 def test_training_with_wandb_writes_an_offline_run(tmp_path, monkeypatch):
-    require("wandb")
+    wandb = require("wandb")
+    # wandb set up earlier in this process (as a bench with --wandb does) must not
+    # send the run elsewhere (it once went to the cwd).
+    wandb.setup()
     monkeypatch.setenv("WANDB_API_KEY", SECRET)
     monkeypatch.setenv("WANDB_SILENT", "true")
     for name in ("WANDB_MODE", "WANDB_DIR"):  # train sets these: restore them after
