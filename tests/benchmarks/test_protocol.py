@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from protocol_agents import SEEN
 
-import wmplan.envs
 import wmplan.benchmarks.episode as episode_module
+import wmplan.envs
 from wmplan.benchmarks.episode import Job, close_envs, run_episode, run_job
 from wmplan.benchmarks.suite import AgentSpec, ProtocolConfig
 
