@@ -336,18 +336,33 @@ def _preload() -> None:
         __import__(name)
 
 
+class _MutantFinder:
+    """Serves the mutated module to every import of its name, including the one its
+    package's ``__init__`` makes (``wmplan.planners`` binds ``cem.plan`` in a table
+    at import: a module swapped in afterwards would never be called)."""
+
+    def __init__(self, target: Target, code):
+        self.name, self.path, self.code = target.module, ROOT / target.path, code
+
+    def find_spec(self, name, path=None, target=None):
+        if name != self.name:
+            return None
+        return importlib.util.spec_from_file_location(name, self.path, loader=self)
+
+    def create_module(self, spec):
+        return None  # the default module object
+
+    def exec_module(self, module):
+        exec(self.code, module.__dict__)
+
+
 def _install(target: Target, index: int | None) -> None:
-    """In the child: put the mutated module in sys.modules before anything imports it."""
+    """In the child, before anything imports the target: its imports get the mutant."""
     if index is None:
         return
-    code = mutated_code(target, index)
-    parent, _, leaf = target.module.rpartition(".")
-    __import__(parent)
-    spec = importlib.util.spec_from_file_location(target.module, ROOT / target.path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[target.module] = module
-    exec(code, module.__dict__)
-    setattr(sys.modules[parent], leaf, module)
+    if target.module in sys.modules:
+        raise RuntimeError(f"{target.module} was imported before its mutant was installed")
+    sys.meta_path.insert(0, _MutantFinder(target, mutated_code(target, index)))
 
 
 def _child(target: Target, index: int | None, tests: list[str]) -> int:
