@@ -141,8 +141,9 @@ def test_warm_start_is_the_previous_plan_shifted_by_the_executed_blocks(replan_e
         want = plan[0, :blocks].reshape(blocks * 3, 2).numpy()
         got = np.stack(executed[i * replan_every : (i + 1) * replan_every])
         np.testing.assert_array_equal(got, want)
-    # A reset forgets the plan.
+    # A reset forgets the plan (and its report, until the next plan).
     agent.reset(frame(0), {"goal_pixels": frame(0)["pixels"]})
+    assert agent.plan_info is None
     agent.act(frame(0))
     assert torch.equal(spy.means[-1], torch.zeros(1, 4, 6)) and spy.elites_in[-1] is None
 
@@ -161,3 +162,22 @@ def test_cost_is_the_distance_of_the_predicted_latent_to_the_goal_latent():
     d = (z - 7.0) ** 2
     want = ((0.5 * d[0] + d[1]) / 1.5).item()
     assert agent.loop.plan_info.cost.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_the_smallest_receding_horizon_is_valid_and_replans_every_step():
+    from wmplan.agents.mpc import MPCConfig
+
+    assert MPCConfig(horizon=1, action_block=1, replan_every=1).horizon == 1
+
+    class OneStep(Clock):
+        action_block, history = 1, 1
+
+    model = OneStep()
+    agent = MPCAgent(model, "cem", make_config("cem", num_samples=8, num_elites=2, iterations=1),
+                     horizon=1)  # fmt: skip
+    spy = Spy()
+    agent.loop.planner = spy
+    agent.reset(frame(0), {"goal_pixels": frame(0)["pixels"]})
+    for step in range(3):
+        agent.act(frame(step))
+    assert len(spy.plans) == 3 and model.histories == [[0.0], [1.0], [2.0]]
