@@ -276,6 +276,6 @@ def test_episode_summarises_the_planner_cost_curves_per_iteration(env):
     only_scalars, _ = run_episode(env, Planning([third] * 3), ProtocolConfig(budget=4), 5,
                                   False, False)  # fmt: skip
     assert only_scalars["plan_info"] is None
-    best_only, _ = run_episode(env, Planning([second] * 2), ProtocolConfig(budget=4), 5,
-                               False, False)  # fmt: skip
+    two = Planning([dict(second), dict(second)])  # two plans, neither with a mean curve
+    best_only, _ = run_episode(env, two, ProtocolConfig(budget=4), 5, False, False)
     assert best_only["plan_info"] == {"calls": 2, "best_cost": [8.0, 6.0]}
