@@ -62,3 +62,30 @@ def test_max_std_caps_the_refit_spread(name):
         assert s == pytest.approx(0.25 * 2.0, rel=0.1), spreads
     free = _spreads(name, extremes, iterations=3, max_std=2.0, init_std=1.0)
     assert free[1] > 1.0
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_momentum_blends_the_refit_into_the_previous_mean_and_std(name):
+    """mean' = m mean + (1 - m) elite mean; std' = m std + (1 - m) elite std (each
+    per step and action dim), read off the next iteration's candidates."""
+    m, n, k = 0.5, 4000, 400
+    low, high = torch.full((2,), -50.0), torch.full((2,), 50.0)  # no clipping: moments hold
+    seen = []
+
+    def cost_fn(x):  # [1, N, H, A]
+        seen.append(x.clone())
+        return (x - torch.tensor([3.0, -2.0])).square().sum((-1, -2))
+
+    options = {**SETTINGS[name], "momentum": m}
+    planner = make_planner(name, num_samples=n, num_elites=k, iterations=2, init_std=0.1,
+                           min_std=0.0, max_std=100.0, **options)  # fmt: skip
+    planner(cost_fn, torch.zeros(1, 2, 2), low, high, generator=torch.Generator().manual_seed(0))
+    first, second = seen[0][0], seen[1][0]  # [N, H, A]
+    costs = cost_fn(seen[0])[0]
+    elites = first[torch.argsort(costs)[:k]]
+    half = 50.0
+    want_mean = m * 0.0 + (1 - m) * elites.mean(0)
+    want_std = m * 0.1 * half + (1 - m) * elites.std(0, correction=0)
+    torch.testing.assert_close(second.mean(0), want_mean, atol=4 * want_std.max().item() / n**0.5,
+                               rtol=0)  # fmt: skip
+    torch.testing.assert_close(second.std(0), want_std, rtol=0.06, atol=0)
