@@ -146,6 +146,7 @@ def test_warm_start_is_the_previous_plan_shifted_by_the_executed_blocks(replan_e
     assert agent.plan_info is None
     agent.act(frame(0))
     assert torch.equal(spy.means[-1], torch.zeros(1, 4, 6)) and spy.elites_in[-1] is None
+    assert model.histories[-1] == [0.0, 0.0, 0.0]  # the old episode's latents are gone
 
 
 def test_cost_is_the_distance_of_the_predicted_latent_to_the_goal_latent():
