@@ -175,6 +175,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="runs/demo", help="run directory")
     _add_workers(p)
     _add_progress(p)
+    p.add_argument("--suite", default="quick", help="suite name or YAML file to run")
     p.set_defaults(func=_cmd_demo)
 
 
@@ -189,7 +190,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         sheet, _ = show_task(task_id, sheets)
         print(f"{task_id}: observation | goal -> {sheet}")
     print()
-    bench_argv = ["bench", "--suite", "quick", "--out", args.out, "--report"]
+    bench_argv = ["bench", "--suite", args.suite, "--out", args.out, "--report"]
     bench_argv += ["--progress", args.progress, "--workers", str(_workers(args))]
     bench_args = build_parser().parse_args(bench_argv)
     return int(bench_args.func(bench_args) or 0)

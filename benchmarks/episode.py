@@ -83,11 +83,13 @@ def _plan_summary(infos: list[Any]) -> dict[str, Any] | None:
 
 
 def encode_gif(frames: list[np.ndarray], fps: float = 10.0) -> bytes:
-    """GIF bytes of uint8 [H, W, 3] frames, looping."""
+    """GIF bytes of uint8 [H, W, 3] frames, looping, ``fps`` frames per second."""
     import imageio.v2 as imageio
 
     buf = io.BytesIO()
-    imageio.mimsave(buf, frames, format="GIF", duration=1.0 / fps, loop=0)
+    # imageio's Pillow GIF writer takes the frame delay in milliseconds (seconds
+    # there stored 0 ms, which every viewer plays at its own speed).
+    imageio.mimsave(buf, frames, format="GIF", duration=1000.0 / fps, loop=0)
     return buf.getvalue()
 
 

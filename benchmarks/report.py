@@ -4,7 +4,7 @@ Writes ``RUN_DIR/report/``::
 
     report.md                      tables (success with CIs, details, aggregate,
                                    paired differences, published numbers)
-    plots/success.png              success per task and agent, 95% CI bars
+    plots/success.png              success per task and agent, 95% Clopper-Pearson bars
     plots/success_vs_plan_time.png success vs planning time per env step, Pareto front
     plots/success_vs_budget.png    success vs planner budget (samples x iterations)
     plots/convergence.png          planner best cost per iteration
@@ -12,7 +12,8 @@ Writes ``RUN_DIR/report/``::
                                    (observation | goal)
 
 Every plot is always written; when a run has no data for one (no planner agents,
-no sweep), the figure says so and the Markdown explains how to get it.
+no sweep), the figure says so and the Markdown explains how to get it. An agent
+has one colour in every plot (``agent_colors``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from wmplan.benchmarks import stats
 from wmplan.benchmarks.references import REFERENCES, TASK_NAMES, references_for
 from wmplan.benchmarks.results import load_rows
 from wmplan.benchmarks.suite import PROTOCOL_VERSION, short_task
+from wmplan.benchmarks.targets import targets_section
 
 PLOTS = ("success", "success_vs_plan_time", "success_vs_budget", "convergence")
 
@@ -79,6 +81,21 @@ def _planner_budget(agent_config: str) -> tuple[str, float] | None:
     return planner["name"], float(samples) * float(iters)
 
 
+def agent_colors(names: list[str]) -> dict[str, Any]:
+    """One colour per agent (and per sweep family), fixed for the whole report:
+    tab10 order for up to 10 names, tab20 up to 20, then evenly spaced hues."""
+    from matplotlib import colormaps
+
+    names = sorted(set(names) | {_family(n) for n in names}, key=agent_order)
+    if len(names) <= 10:
+        cmap, pos = colormaps["tab10"], list(range(len(names)))
+    elif len(names) <= 20:
+        cmap, pos = colormaps["tab20"], list(range(len(names)))
+    else:
+        cmap, pos = colormaps["hsv"], list(np.linspace(0, 1, len(names), endpoint=False))
+    return {n: cmap(p) for n, p in zip(names, pos, strict=True)}
+
+
 def _log_x(ax) -> None:
     from matplotlib.ticker import NullFormatter
 
@@ -103,9 +120,9 @@ def _task_axes(plt, n: int, title: str):
     return fig, flat
 
 
-def plot_success(summary: list[dict[str, Any]], path: Path) -> None:
-    """Grouped bars: success per task (groups) and agent (bars), 95% CI error bars;
-    published numbers as hollow markers (not run here)."""
+def plot_success(summary: list[dict[str, Any]], path: Path, colors: dict[str, Any]) -> None:
+    """Grouped bars: success per task (groups) and agent (bars), 95% Clopper-Pearson
+    error bars; published numbers as hollow markers (not run here)."""
     plt = _pyplot()
     tasks = sorted({s["task"] for s in summary})
     agents = sorted({s["agent"] for s in summary}, key=agent_order)
@@ -119,9 +136,8 @@ def plot_success(summary: list[dict[str, Any]], path: Path) -> None:
         err = np.array(
             [[(e.value - e.low) * 100, (e.high - e.value) * 100] if e else [0, 0] for e in est]
         ).T
-        ax.bar(
-            x + (i - (len(agents) - 1) / 2) * width, vals, width, yerr=err, capsize=3, label=agent
-        )
+        ax.bar(x + (i - (len(agents) - 1) / 2) * width, vals, width, yerr=err, capsize=3,
+               label=agent, color=colors[agent])  # fmt: skip
     shown = False
     for j, task in enumerate(tasks):
         for ref in references_for(task):
@@ -133,14 +149,16 @@ def plot_success(summary: list[dict[str, Any]], path: Path) -> None:
     ax.set_xticks(x, [short_task(t) for t in tasks])
     ax.set_ylabel("success rate (%)")
     ax.set_ylim(0, 105)
-    ax.set_title("Success per task and agent (95% bootstrap CI)")
+    ax.set_title("Success per task and agent (95% Clopper-Pearson interval)")
     ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.08))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def plot_success_vs_plan_time(summary: list[dict[str, Any]], path: Path) -> None:
+def plot_success_vs_plan_time(
+    summary: list[dict[str, Any]], path: Path, colors: dict[str, Any]
+) -> None:
     """Per task: success vs mean planning time per env step (log x), CI bars, and the
     Pareto front (agents no other beats on both)."""
     plt = _pyplot()
@@ -155,7 +173,7 @@ def plot_success_vs_plan_time(summary: list[dict[str, Any]], path: Path) -> None
         for s, t, v in zip(pts, times, succ, strict=True):
             e = s["success"]
             ax.errorbar(t, v, yerr=[[v - e.low * 100], [e.high * 100 - v]], fmt="o", capsize=2,
-                        label=s["agent"])  # fmt: skip
+                        label=s["agent"], color=colors[s["agent"]])  # fmt: skip
         front = stats.pareto_front(list(zip(times, succ, strict=True)))
         if len(front) > 1:
             ax.plot(
@@ -177,7 +195,7 @@ def plot_success_vs_plan_time(summary: list[dict[str, Any]], path: Path) -> None
 
 
 def plot_success_vs_budget(
-    summary: list[dict[str, Any]], configs: dict[str, str], path: Path
+    summary: list[dict[str, Any]], configs: dict[str, str], path: Path, colors: dict[str, Any]
 ) -> bool:
     """Per task: success vs planner budget (samples x iterations, log x), one line
     per agent family. Returns False if no agent has a known planner budget."""
@@ -201,8 +219,8 @@ def plot_success_vs_budget(
             ys = np.array([p[1].value * 100 for p in pts])
             lo = np.array([p[1].low * 100 for p in pts])
             hi = np.array([p[1].high * 100 for p in pts])
-            ax.plot(xs, ys, "o-", label=family)
-            ax.fill_between(xs, lo, hi, alpha=0.2)
+            ax.plot(xs, ys, "o-", label=family, color=colors[family])
+            ax.fill_between(xs, lo, hi, alpha=0.2, color=colors[family])
         _log_x(ax)
         ax.set_xlabel("samples x iterations per plan (log)")
         ax.set_ylabel("success (%)")
@@ -215,7 +233,7 @@ def plot_success_vs_budget(
     return has
 
 
-def plot_convergence(rows: list[dict[str, Any]], path: Path) -> bool:
+def plot_convergence(rows: list[dict[str, Any]], path: Path, colors: dict[str, Any]) -> bool:
     """Per task: the planner's best cost per iteration (mean over planning calls and
     episodes, divided by its first-iteration value when positive). Returns False if
     no agent recorded planner info."""
@@ -245,7 +263,7 @@ def plot_convergence(rows: list[dict[str, Any]], path: Path) -> bool:
                 mean = mean / mean[0]
             else:
                 relative = False
-            ax.plot(np.arange(1, width + 1), mean, label=agent)
+            ax.plot(np.arange(1, width + 1), mean, label=agent, color=colors[agent])
         ax.set_xlabel("iteration")
         ax.set_ylabel("best cost / first iteration" if relative else "best cost")
         ax.set_title(short_task(task))
@@ -337,10 +355,12 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: in
     summary.sort(key=lambda s: (s["task"], agent_order(s["agent"])))
     agg.sort(key=lambda a: agent_order(a["agent"]))
 
-    plot_success(summary, out / "plots" / "success.png")
-    plot_success_vs_plan_time(summary, out / "plots" / "success_vs_plan_time.png")
-    has_budget = plot_success_vs_budget(summary, configs, out / "plots" / "success_vs_budget.png")
-    has_conv = plot_convergence(rows, out / "plots" / "convergence.png")
+    colors = agent_colors(agents)
+    plots = out / "plots"
+    plot_success(summary, plots / "success.png", colors)
+    plot_success_vs_plan_time(summary, plots / "success_vs_plan_time.png", colors)
+    has_budget = plot_success_vs_budget(summary, configs, plots / "success_vs_budget.png", colors)
+    has_conv = plot_convergence(rows, plots / "convergence.png", colors)
 
     md: list[str] = [f"# wmplan benchmark report: `{run_dir.name}`", ""]
     versions = sorted({r["code_version"] for r in rows})
@@ -359,10 +379,11 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: in
         ]
     md += [
         "Success is the task's own predicate holding at any step within the budget. "
-        "Intervals are 95% percentile-bootstrap CIs over episodes (2000 resamples); "
-        "aggregates weigh every task equally and resample each task separately. "
-        "When every episode has the same outcome the interval collapses to a point "
-        "(e.g. 0/10 shows [0.0, 0.0]): that says little with few episodes.",
+        "Intervals: a task's success rate has a 95% Clopper-Pearson (exact binomial) "
+        "interval, which does not collapse at 0% or 100% (20/20 shows [83.2, 100.0]); "
+        "means over tasks and paired differences have 95% percentile-bootstrap CIs "
+        f"({stats.N_BOOT} resamples), the mean over tasks weighing every task equally "
+        "and resampling each task separately.",
         "",
     ]
 
@@ -382,7 +403,12 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: in
             cells.append(f"*{refs[0].fmt()}*" if refs else "")
         if any(cells):
             table.append([f"*{method} (published, not run here)*", *cells, ""])
-    md += ["## Success by task (%, 95% CI)", "", _md_table(header, table), ""]
+    md += [
+        "## Success by task (%, 95% Clopper-Pearson interval; mean over tasks: bootstrap CI)",
+        "",
+        _md_table(header, table),
+        "",
+    ]
     md += [
         "Published rows come from other implementations of similar tasks "
         f"({', '.join(f'{short_task(k)} ~ {v}' for k, v in TASK_NAMES.items())}) at 224 px "
@@ -391,6 +417,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: in
         "![success per task and agent](plots/success.png)",
         "",
     ]
+    md += targets_section(rows)
 
     detail = []
     for s in summary:
@@ -417,9 +444,9 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: in
                 "task",
                 "agent",
                 "episodes",
-                "success % [CI]",
+                "success % [Clopper-Pearson]",
                 "per seed %",
-                "IQM return [CI]",
+                "IQM return [bootstrap CI]",
                 "final goal distance",
                 "steps",
                 "plan ms / env step",
@@ -431,7 +458,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: in
         "## Aggregate over tasks",
         "",
         _md_table(
-            ["agent", "tasks", "episodes", "mean success % [CI]", "plan ms / env step"],
+            ["agent", "tasks", "episodes", "mean success % [bootstrap CI]", "plan ms / env step"],
             [
                 [
                     f"`{a['agent']}`",
@@ -460,7 +487,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: in
             continue
         cells = [d["per_task"][t].fmt() if t in d["per_task"] else "-" for t in tasks]
         diff_rows.append([f"`{a}` - `{b}`", *cells, d["overall"].fmt()])
-    md += ["## Paired differences in success (percentage points, 95% CI)", ""]
+    md += ["## Paired differences in success (percentage points, 95% bootstrap CI)", ""]
     if diff_rows:
         md += [
             "Episode i of a seed has the same start and goal for every agent, so "

@@ -69,5 +69,5 @@ def show_task(
     sheet = out / f"{name}_sheet.png"
     gif = out / f"{name}_random.gif"
     imageio.imwrite(sheet, frames[0])
-    imageio.mimsave(gif, frames, duration=0.05, loop=0)
+    imageio.mimsave(gif, frames, duration=50, loop=0)  # ms per frame (20 frames/s)
     return [sheet, gif]

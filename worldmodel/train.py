@@ -562,5 +562,8 @@ def _start_wandb(cfg: TrainConfig, resumed_from: int):
                          "pip install 'wmplan[wandb]' (or drop --wandb)") from exc  # fmt: skip
     os.environ.setdefault("WANDB_MODE", cfg.wandb_mode)
     os.environ.setdefault("WANDB_DIR", str(Path(cfg.out)))
+    # dir= as well as WANDB_DIR: wandb reads the environment once per process, so a
+    # run started after another wandb run in the same process would log to the cwd.
     return wandb.init(project=cfg.wandb_project, name=Path(cfg.out).name, config=cfg.to_dict(),
-                      resume="allow" if resumed_from else None, mode=cfg.wandb_mode)  # fmt: skip
+                      resume="allow" if resumed_from else None, mode=cfg.wandb_mode,
+                      dir=str(Path(cfg.out)))  # fmt: skip

@@ -9,6 +9,8 @@ import wmplan.envs
 from wmplan.benchmarks.agents import availability, build_agent, fingerprint, is_privileged
 from wmplan.benchmarks.episode import run_episode
 from wmplan.benchmarks.suite import AgentSpec, PlannerSpec, ProtocolConfig
+from wmplan.worldmodel.checkpoint import save_checkpoint
+from wmplan.worldmodel.model import ModelConfig, build_model
 
 TINY_CEM = PlannerSpec("cem", (("num_samples", 16), ("iterations", 2), ("num_elites", 4)))
 
@@ -25,7 +27,6 @@ def _play(spec, task, image_size=64, budget=10):
 
 
 def test_oracle_agent_plays_an_episode_and_reports_plan_info():
-    pytest.importorskip("wmplan.agents.oracle")
     spec = AgentSpec("oracle", "oracle", planner=TINY_CEM, options=(("nthread", 1),))
     m = _play(spec, "wmplan/Reacher-v0")
     assert 1 <= m["steps"] <= 10 and m["plan_time_per_step"] > 0
@@ -33,15 +34,12 @@ def test_oracle_agent_plays_an_episode_and_reports_plan_info():
 
 
 def test_world_model_agent_loads_a_checkpoint_per_task(tmp_path):
-    pytest.importorskip("wmplan.agents.mpc")
-    model_mod = pytest.importorskip("wmplan.worldmodel.model")
-    ckpt = pytest.importorskip("wmplan.worldmodel.checkpoint")
-    config = model_mod.ModelConfig(
+    config = ModelConfig(
         image_size=16, action_dim=2, action_block=5, latent_dim=8, cnn_channels=(4, 8),
         feat_dim=32, projector_hidden=32, pred_width=16, pred_depth=1, pred_heads=2,
         pred_head_depth=1, history=2,
     )  # fmt: skip
-    ckpt.save_checkpoint(tmp_path / "wm-Reacher", model_mod.build_model(config), config.to_dict())
+    save_checkpoint(tmp_path / "wm-Reacher", build_model(config), config.to_dict())
     spec = AgentSpec("wm", "wm", planner=TINY_CEM, checkpoint=str(tmp_path / "wm-{task}"))
     assert availability(spec, "wmplan/Reacher-v0") is None
     assert "no checkpoint at" in availability(spec, "wmplan/TwoRoom-v0")
@@ -51,15 +49,13 @@ def test_world_model_agent_loads_a_checkpoint_per_task(tmp_path):
 
 
 def test_world_model_trained_on_another_task_is_refused(tmp_path):
-    model_mod = pytest.importorskip("wmplan.worldmodel.model")
-    ckpt = pytest.importorskip("wmplan.worldmodel.checkpoint")
-    config = model_mod.ModelConfig(
+    config = ModelConfig(
         image_size=16, action_dim=2, latent_dim=8, cnn_channels=(4, 8), feat_dim=32,
         projector_hidden=32, pred_width=16, pred_depth=1, pred_heads=2, history=2,
     )  # fmt: skip
     path = tmp_path / "wm-twoRoom-model"
-    model = model_mod.build_model(config)
-    ckpt.save_checkpoint(path, model, config.to_dict(), {"task": "wmplan/TwoRoom-v0"})
+    model = build_model(config)
+    save_checkpoint(path, model, config.to_dict(), {"task": "wmplan/TwoRoom-v0"})
     spec = AgentSpec("wm", "wm", planner=TINY_CEM, checkpoint=str(path))
     env = wmplan.envs.make("wmplan/Reacher-v0", image_size=16)
     try:

@@ -3,8 +3,9 @@ report or wandb file."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
+
+from optional_deps import require
 
 from wmplan.benchmarks.cli import main
 from wmplan.benchmarks.runlog import redact
@@ -23,17 +24,16 @@ def test_redact_replaces_secret_env_values(monkeypatch):
 def test_api_key_is_never_written(tmp_path, tiny_suite_file, monkeypatch, capfd):
     monkeypatch.setenv("WANDB_API_KEY", SECRET)
     monkeypatch.setenv("WANDB_SILENT", "true")
-    with_wandb = importlib.util.find_spec("wandb") is not None
+    require("wandb")  # the dev extra installs it: this test covers the wandb path too
     run = tmp_path / "run"
     argv = ["bench", "--suite", str(tiny_suite_file(episodes=2, budget=5)), "--out", str(run),
-            "--workers", "1", "--quiet", "--report"] + (["--wandb"] if with_wandb else [])  # fmt: skip
+            "--workers", "1", "--quiet", "--report", "--wandb"]  # fmt: skip
     assert main(argv) == 0
     events = [json.loads(line)["event"] for line in (run / "log.jsonl").read_text().splitlines()]
     assert events[0] == "start" and events.count("episode") == 2 and events[-1] == "end"
     files = [p for p in run.rglob("*") if p.is_file()]
     assert any(p.suffix == ".sqlite" for p in files) and any(p.name == "report.md" for p in files)
-    if with_wandb:
-        assert any("wandb" in p.parts for p in files), "wandb wrote nothing offline"
+    assert any("wandb" in p.parts for p in files), "wandb wrote nothing offline"
     for path in files:
         assert SECRET.encode() not in path.read_bytes(), f"API key written to {path}"
     out, err = capfd.readouterr()

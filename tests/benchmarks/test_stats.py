@@ -1,4 +1,4 @@
-"""Bootstrap CIs cover the truth at about the stated level; IQM, paired
+"""Bootstrap CIs bracket the mean (coverage: test_stats_coverage.py); IQM, paired
 differences, stratified aggregates and the Pareto front compute what they say."""
 
 from __future__ import annotations
@@ -9,19 +9,7 @@ import pytest
 from wmplan.benchmarks import stats
 
 
-@pytest.mark.parametrize("p, n", [(0.3, 50), (0.85, 50)])
-def test_bootstrap_ci_covers_bernoulli_rate_at_stated_level(p, n):
-    rng = np.random.default_rng(123)
-    trials = 600
-    x = (rng.random((trials, n)) < p).astype(np.float64)
-    low, high = stats.bootstrap_ci_batch(x, n_boot=1000, level=0.95, rng=rng)
-    coverage = np.mean((low <= p) & (p <= high))
-    # 600 trials: the coverage estimate has sd ~0.009; percentile intervals of a
-    # discrete mean run slightly above nominal.
-    assert 0.92 <= coverage <= 0.985, coverage
-
-
-def test_bootstrap_ci_matches_batch_and_brackets_the_mean():
+def test_bootstrap_ci_brackets_the_mean():
     x = np.r_[np.ones(30), np.zeros(20)]
     est = stats.bootstrap_ci(x, rng=0)
     assert est.value == pytest.approx(0.6)
