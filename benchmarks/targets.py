@@ -23,8 +23,9 @@ def _is_world_model(row: dict[str, Any]) -> bool:
 
 def targets_section(rows: list[dict[str, Any]]) -> list[str]:
     """Markdown lines: per goal task, the target, the score before, and each world-model
-    agent's success now with a Wilson 95% interval over its episodes (all seeds)."""
-    from wmplan.benchmarks.recipe import wilson
+    agent's success now with the report's 95% Clopper-Pearson interval over its episodes
+    (all seeds)."""
+    from wmplan.benchmarks.stats import binomial_ci
 
     wm_rows = [r for r in rows if r["task"] in TARGETS and _is_world_model(r)]
     if not wm_rows:
@@ -34,7 +35,7 @@ def targets_section(rows: list[dict[str, Any]]) -> list[str]:
         "",
         "World-model MPC against the targets of issue 13; *before* is the reference models "
         "shipped before the reachability head and per-model planning settings "
-        "(models/README.md). Interval: Wilson 95% over episodes.",
+        "(models/README.md). Interval: 95% Clopper-Pearson over episodes.",
         "",
         "| task | agent | target | before | now | episodes | met |",
         "|---|---|---|---|---|---|---|",
@@ -43,7 +44,8 @@ def targets_section(rows: list[dict[str, Any]]) -> list[str]:
         for agent in sorted({r["agent"] for r in wm_rows if r["task"] == task}):
             hits = [bool(r["success"]) for r in wm_rows if (r["task"], r["agent"]) == (task, agent)]
             wins, n = sum(hits), len(hits)
-            lo, hi = wilson(wins, n)
+            est = binomial_ci(wins, n)
+            lo, hi = est.low, est.high
             rate = 100 * wins / n
             met = "yes" if rate >= TARGETS[task] else f"no ({rate - TARGETS[task]:+.1f} pts)"
             lines.append(
