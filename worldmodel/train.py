@@ -424,7 +424,7 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
             if bar is not None:
                 bar.close()
             raise TrainingDiverged(
-                f"{out}: loss is {float(out_loss.loss)} at step {step + 1} "
+                f"{out}: loss is {out_loss.loss.item()} at step {step + 1} "
                 f"({', '.join(f'{k} {v:.4g}' for k, v in out_loss.metrics.items())}); stopped "
                 f"without saving it (the newest good checkpoint is in {ckpt_dir}). Lower --lr, "
                 "raise grad_clip or check the dataset with `wmplan data inspect`"
