@@ -388,6 +388,19 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- baselines ---------------------------------------------------------------------
+def _add_baseline(sub: argparse._SubParsersAction) -> None:
+    from wmplan.benchmarks.baseline import add_parser
+
+    add_parser(sub, _cmd_baseline_train)
+
+
+def _cmd_baseline_train(args: argparse.Namespace) -> int:
+    from wmplan.benchmarks.baseline import cmd_train
+
+    return cmd_train(args)
+
+
 # --- end of area functions ---------------------------------------------------
 
 
@@ -402,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_AREAS = [_add_envs, _add_demo, _add_plan, _add_data, _add_worldmodel, _add_bench]
+_AREAS = [_add_envs, _add_demo, _add_plan, _add_data, _add_worldmodel, _add_bench, _add_baseline]
 
 
 def main(argv: list[str] | None = None) -> int:
