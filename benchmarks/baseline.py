@@ -64,7 +64,8 @@ def add_parser(sub: argparse._SubParsersAction, func: Any) -> None:
 
 
 def make_evaluator(task: str, episodes: int, seed: int, budget: int | None = None):
-    """``evaluate(agent) -> {success_rate, success_low, success_high, return_mean, ...}``
+    """``evaluate(agent) -> {success_rate, success_low, success_high, return_mean,
+    final_distance_mean, ...}``
     over ``episodes`` protocol episodes of ``task`` (a reward task runs whole episodes)."""
     import wmplan.envs
     from wmplan.benchmarks.episode import episode_seeds, run_episode
@@ -91,6 +92,7 @@ def make_evaluator(task: str, episodes: int, seed: int, budget: int | None = Non
             "success_low": est.low,
             "success_high": est.high,
             "return_mean": float(np.mean([r["return"] for r in rows])),
+            "final_distance_mean": float(np.mean([r["final_distance"] for r in rows])),
         } if info.kind == "goal" else {
             "eval_episodes": episodes,
             "return_mean": float(np.mean([r["return"] for r in rows])),
