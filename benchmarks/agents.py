@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from wmplan.agents.base import Agent, RandomAgent
+from wmplan.agents.baselines import OFFLINE_ALGOS, ONLINE_ALGOS
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,12 @@ AGENT_KINDS: dict[str, AgentKind] = {
     **{
         algo: AgentKind(
             ("wmplan.agents.baselines.agent",)
-            + (("stable_baselines3",) if algo in ("sac", "ppo") else ()),
+            + (("stable_baselines3",) if algo in ONLINE_ALGOS else ()),
             needs_checkpoint=True,
             help=f"{algo.upper()} policy trained by `wmplan baseline train {algo}`",
             train_hint=f"wmplan baseline train {algo} --task {{task}} --out {{path}} ...",
         )
-        for algo in ("sac", "ppo", "gcbc", "gciql")
+        for algo in ONLINE_ALGOS + OFFLINE_ALGOS
     },
 }
 ENTRY_POINT_RE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
@@ -317,5 +318,5 @@ _BUILDERS = {
     "oracle": _build_oracle,
     "wm": _build_wm,
     "python": _build_python,
-    **{algo: _build_baseline for algo in ("sac", "ppo", "gcbc", "gciql")},
+    **{algo: _build_baseline for algo in ONLINE_ALGOS + OFFLINE_ALGOS},
 }

@@ -22,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from wmplan.agents.baselines import OFFLINE_ALGOS as OFFLINE
+from wmplan.agents.baselines import ONLINE_ALGOS as ONLINE
+
 EVAL_SEED_BASE = 1_000_000
-OFFLINE, ONLINE = ("gcbc", "gciql"), ("sac", "ppo")
 
 
 def add_parser(sub: argparse._SubParsersAction, func: Any) -> None:

@@ -13,3 +13,7 @@
 | ``checkpoint.py`` | policies as safetensors + JSON; pickles refused |
 | ``agent.py`` | a trained baseline as a harness agent: ``reset(obs, goal)`` / ``act(obs)`` |
 """
+
+# Algorithm names, shared by the CLI, the suite factory and the loader.
+ONLINE_ALGOS = ("sac", "ppo")  # Stable-Baselines3, env steps
+OFFLINE_ALGOS = ("gcbc", "gciql")  # on a dataset, gradient steps

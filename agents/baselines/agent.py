@@ -14,11 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from wmplan.agents.baselines import OFFLINE_ALGOS, ONLINE_ALGOS
 from wmplan.agents.baselines import checkpoint as bckpt
 from wmplan.agents.baselines.obs import ObsAdapter, ObsSpec
-
-OFFLINE_ALGOS = ("gcbc", "gciql")
-ONLINE_ALGOS = ("sac", "ppo")
 
 
 class OfflineGoalAgent:

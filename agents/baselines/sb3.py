@@ -32,13 +32,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from wmplan.agents.baselines import ONLINE_ALGOS
 from wmplan.agents.baselines import checkpoint as bckpt
 from wmplan.agents.baselines.agent import Sb3Agent
 from wmplan.agents.baselines.obs import ObsSpec, PolicyObsWrapper
 from wmplan.agents.baselines.trainlog import TrainLog, torch_threads
 from wmplan.worldmodel import checkpoint as ckpt
 
-ALGOS = ("sac", "ppo")
+ALGOS = ONLINE_ALGOS
 
 
 @dataclass(frozen=True)

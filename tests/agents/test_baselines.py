@@ -69,14 +69,15 @@ def test_gcbc_from_state_beats_random_on_tworoom(tworoom_data, tmp_path):
     assert (tmp_path / "gcbc" / "learning_curve.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_sac_from_state_beats_random_on_tworoom(tmp_path):
-    """1,000 env steps of SAC with the dense goal reward already head for the goal:
-    the protocol episodes end much closer to it than random actions do (measured:
-    0.43 vs 0.83 mean final distance; success needs < 0.1, which takes longer)."""
+    """SAC with the dense goal reward learns to head for the goal: the protocol
+    episodes end much closer to it than random actions do (a 2,000-step run measured
+    0.43 vs 0.83 mean final distance at 1,000 steps; success needs < 0.1)."""
     evaluate = make_evaluator(TASK, episodes=20, seed=0)
-    cfg = sb3_config(tmp_path / "sac", steps=1000, learning_starts=300, reward="dense",
-                     her=False, batch_size=256, net_arch=(256, 256), checkpoint_every=1000,
-                     log_every=500, buffer_size=1000)  # fmt: skip
+    cfg = sb3_config(tmp_path / "sac", steps=3000, learning_starts=300, reward="dense",
+                     her=False, batch_size=256, net_arch=(256, 256), checkpoint_every=3000,
+                     log_every=500, buffer_size=3000)  # fmt: skip
     last = train_sb3(cfg, evaluate=evaluate)
     random_distance = evaluate(RandomAgent(2, seed=0))["final_distance_mean"]
     assert last["final_distance_mean"] < 0.75 * random_distance, (last, random_distance)
