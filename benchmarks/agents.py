@@ -299,14 +299,14 @@ def _build_baseline(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
     from wmplan.agents.baselines.agent import load_agent
 
     path = spec.checkpoint_for(task_id)
+    model = bckpt.read_config(path)["model"]  # checked for every spec, cached or not
+    if model.get("algo") != spec.kind or model.get("task") != task_id:
+        raise ValueError(
+            f"agent {spec.name!r}: {path} holds a {model.get('algo')} policy for "
+            f"{model.get('task')}, not {spec.kind} for {task_id}"
+        )
     key = str(bckpt.resolve(path).resolve())
     if key not in _BASELINES:
-        model = bckpt.read_config(path)["model"]
-        if model.get("algo") != spec.kind or model.get("task") != task_id:
-            raise ValueError(
-                f"agent {spec.name!r}: {path} holds a {model.get('algo')} policy for "
-                f"{model.get('task')}, not {spec.kind} for {task_id}"
-            )
         _BASELINES[key] = load_agent(path)
     # One agent per worker: its only per-episode state (goal, frame stack) is
     # replaced by reset(), which the harness calls before every episode.
