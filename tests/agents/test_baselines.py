@@ -37,12 +37,14 @@ def sb3_config(out: Path, **kw) -> Sb3Config:
     return Sb3Config(**{**base, **kw})
 
 
-def rollout_actions(agent, task: str = TASK, steps: int = 8, seed: int = 3) -> np.ndarray:
+def rollout_actions(
+    agent, task: str = TASK, steps: int = 8, seed: int = 3, image_size: int = 64
+) -> np.ndarray:
     """Actions of ``agent`` along a fixed action-independent observation sequence."""
     import wmplan.envs
     from wmplan.agents.baselines.obs import goal_of
 
-    env = wmplan.envs.make(task, image_size=64)
+    env = wmplan.envs.make(task, image_size=image_size)
     try:
         obs, _ = env.reset(seed=seed, options={"goal_offset": 25} if "dmc" not in task else None)
         agent.reset(obs, goal_of(obs))
@@ -84,12 +86,17 @@ def test_sac_from_state_beats_random_on_tworoom(tmp_path):
 
 
 # --- checkpoints ---------------------------------------------------------------------
-@pytest.mark.parametrize("algo", ["gcbc", "gciql"])
-def test_offline_checkpoint_round_trip_gives_identical_actions(tworoom_data, tmp_path, algo):
+@pytest.mark.parametrize(
+    "algo,obs", [("gcbc", "state"), ("gciql", "state"), ("gcbc", "pixels"), ("gciql", "pixels")]
+)
+def test_offline_checkpoint_round_trip_gives_identical_actions(tworoom_data, tmp_path, algo, obs):
     from wmplan.agents.baselines.agent import OfflineGoalAgent
     from wmplan.agents.baselines.offline import build_learner
 
-    cfg = offline_config(tworoom_data, tmp_path / algo, algo=algo)
+    steps = 40 if obs == "state" else 4  # pixels: the CNN path, not learning
+    cfg = offline_config(tworoom_data, tmp_path / algo, algo=algo, obs=obs, steps=steps,
+                         batch_size=16 if obs == "pixels" else 64, feat_dim=32,
+                         cnn_channels=(8, 16), checkpoint_every=steps)  # fmt: skip
     train_offline(cfg)
     model = bckpt.read_config(tmp_path / algo)["model"]
     assert model["algo"] == algo
@@ -97,8 +104,9 @@ def test_offline_checkpoint_round_trip_gives_identical_actions(tworoom_data, tmp
     learner = build_learner(model)
     weights = bckpt.ckpt._read_safetensors(bckpt.resolve(tmp_path / algo) / "model.safetensors")
     learner.load_state_dict(weights)
-    expected = rollout_actions(OfflineGoalAgent(learner.actor.eval(), model))
-    loaded = rollout_actions(load_agent(tmp_path / algo))
+    size = model["image_size"]  # the dataset's (32 px); state policies ignore it
+    expected = rollout_actions(OfflineGoalAgent(learner.actor.eval(), model), image_size=size)
+    loaded = rollout_actions(load_agent(tmp_path / algo), image_size=size)
     np.testing.assert_array_equal(loaded, expected)
     assert np.abs(loaded).max() <= 1.0
 
