@@ -10,6 +10,8 @@ name an agent whose code or checkpoint is missing and get a clear message
 | oracle | MPC with the true simulator as the model        | planner            |
 | wm     | MPC with a learned world model (latent goal)    | planner, checkpoint|
 | python | any agent: ``options: {entry_point: "pkg.mod:make"}`` | (planner)    |
+| sac, ppo | model-free policy (``wmplan baseline train``) | checkpoint, sb3 |
+| gcbc, gciql | offline goal-conditioned policy (``wmplan baseline train``) | checkpoint |
 
 A ``python`` agent is built by calling its entry point with ``env`` (the wrapped
 gymnasium env), ``seed``, ``task_id``, its other options and, if the spec has a
@@ -30,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from wmplan.agents.base import Agent, RandomAgent
+from wmplan.agents.baselines import OFFLINE_ALGOS, ONLINE_ALGOS
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class AgentKind:
     needs_checkpoint: bool = False
     privileged: bool = False
     help: str = ""
+    train_hint: str = "wmplan train --task {task} --out {path} ..."
+    checkpoint_format: str = "wmplan.worldmodel"  # the format label its config.json carries
 
 
 AGENT_KINDS: dict[str, AgentKind] = {
@@ -59,6 +64,17 @@ AGENT_KINDS: dict[str, AgentKind] = {
         help="MPC with a learned world model and a latent goal cost",
     ),
     "python": AgentKind((), accepts_planner=True, help="an agent built by options.entry_point"),
+    **{
+        algo: AgentKind(
+            ("wmplan.agents.baselines.agent",)
+            + (("stable_baselines3",) if algo in ONLINE_ALGOS else ()),
+            needs_checkpoint=True,
+            help=f"{algo.upper()} policy trained by `wmplan baseline train {algo}`",
+            train_hint=f"wmplan baseline train {algo} --task {{task}} --out {{path}} ...",
+            checkpoint_format="wmplan.baseline",
+        )
+        for algo in ONLINE_ALGOS + OFFLINE_ALGOS
+    },
 }
 ENTRY_POINT_RE = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 
@@ -110,23 +126,24 @@ def availability(spec: Any, task_id: str) -> str | None:
             return (
                 f"agent {spec.name!r}: no checkpoint at {path} for {task_id}, and no shipped "
                 f"model of that name (shipped: {', '.join(shipped_models()) or 'none'}); "
-                f"train one with `wmplan train --task {task_id} --out {path} ...`"
+                f"train one with `{kind.train_hint.format(task=task_id, path=path)}`"
             )
-        problem = checkpoint_problem(resolve_checkpoint(path) or path)
+        problem = checkpoint_problem(resolve_checkpoint(path) or path, kind.checkpoint_format)
         if problem is not None:
             return f"agent {spec.name!r} on {task_id}: {problem}"
     return None
 
 
-def checkpoint_problem(path: str | Path) -> str | None:
+def checkpoint_problem(path: str | Path, fmt: str = "wmplan.worldmodel") -> str | None:
     """Why the checkpoint at ``path`` cannot be loaded (missing, empty, a refused
-    pickle, a bad config.json), or None if its config reads fine."""
+    pickle, a bad config.json or one of another format than ``fmt``), or None if its
+    config reads fine."""
     try:
         from wmplan.worldmodel.checkpoint import CheckpointError, read_config
     except ImportError:
         return None
     try:
-        read_config(path)
+        read_config(path, fmt=fmt)
     except CheckpointError as exc:
         return str(exc)
     return None
@@ -306,9 +323,34 @@ def _build_python(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
     return _call(factory, env=env, seed=seed, task_id=task_id, **options)
 
 
+# Baseline agents loaded in this process, by resolved checkpoint path.
+_BASELINES: dict[str, Any] = {}
+
+
+def _build_baseline(spec: Any, task_id: str, env: Any, seed: int) -> Agent:
+    """A trained SAC/PPO/GCBC/GCIQL policy (deterministic: ``seed`` is unused)."""
+    from wmplan.agents.baselines import checkpoint as bckpt
+    from wmplan.agents.baselines.agent import load_agent
+
+    path = spec.checkpoint_for(task_id)
+    model = bckpt.read_config(path)["model"]  # checked for every spec, cached or not
+    if model.get("algo") != spec.kind or model.get("task") != task_id:
+        raise ValueError(
+            f"agent {spec.name!r}: {path} holds a {model.get('algo')} policy for "
+            f"{model.get('task')}, not {spec.kind} for {task_id}"
+        )
+    key = str(bckpt.resolve(path).resolve())
+    if key not in _BASELINES:
+        _BASELINES[key] = load_agent(path)
+    # One agent per worker: its only per-episode state (goal, frame stack) is
+    # replaced by reset(), which the harness calls before every episode.
+    return _BASELINES[key]
+
+
 _BUILDERS = {
     "random": _build_random,
     "oracle": _build_oracle,
     "wm": _build_wm,
     "python": _build_python,
+    **{algo: _build_baseline for algo in ONLINE_ALGOS + OFFLINE_ALGOS},
 }

@@ -704,6 +704,19 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- baselines ---------------------------------------------------------------------
+def _add_baseline(sub: argparse._SubParsersAction) -> None:
+    from wmplan.benchmarks.baseline import add_parser
+
+    add_parser(sub, _cmd_baseline_train)
+
+
+def _cmd_baseline_train(args: argparse.Namespace) -> int:
+    from wmplan.benchmarks.baseline import cmd_train
+
+    return cmd_train(args)
+
+
 # --- end of area functions ---------------------------------------------------
 
 
@@ -742,7 +755,7 @@ def _version() -> str:
 
 _AREAS = [
     _add_envs, _add_demo, _add_plan, _add_data, _add_worldmodel, _add_recipe, _add_distance,
-    _add_bench,
+    _add_bench, _add_baseline,
 ]  # fmt: skip
 
 

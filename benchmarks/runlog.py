@@ -87,6 +87,12 @@ class RunLog:
             }
             self._wandb.log(metrics)
 
+    def metrics(self, kind: str, record: dict[str, Any]) -> None:
+        """Log a training record (numbers keyed by name) to JSONL and wandb."""
+        self.event(kind, **record)
+        if self._wandb is not None:
+            self._wandb.log({k: v for k, v in record.items() if isinstance(v, int | float)})
+
     def summary(self, table: list[dict[str, Any]]) -> None:
         """Log the final per-task/agent summary."""
         self.event("summary", rows=table)

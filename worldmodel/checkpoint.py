@@ -141,8 +141,9 @@ def check_finite(tensors: dict[str, torch.Tensor], source: str | Path) -> None:
 
 # --- state dicts -----------------------------------------------------------------
 def state_to_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Contiguous CPU copies of the state dict (safetensors needs contiguous storage)."""
-    return {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    """Contiguous CPU copies of the state dict (safetensors needs contiguous storage,
+    and refuses tensors sharing memory: tied weights are stored once per name)."""
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
 
 
 def load_tensors_into(model: nn.Module, tensors: dict[str, torch.Tensor], source: Path) -> None:
@@ -204,10 +205,12 @@ def save_checkpoint(
     metadata: dict[str, Any] | None = None,
     trainer_tensors: dict[str, torch.Tensor] | None = None,
     trainer_json: dict[str, Any] | None = None,
+    fmt: str = FORMAT,
 ) -> Path:
     """Write a checkpoint directory atomically (temporary directory, then rename).
 
-    An existing ``directory`` is replaced. Returns ``directory``.
+    An existing ``directory`` is replaced. ``fmt`` labels what the weights are (a
+    world model by default; model-free baselines use their own). Returns ``directory``.
     """
     directory = Path(directory)
     weights = state_to_tensors(model)
@@ -217,12 +220,12 @@ def save_checkpoint(
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    save_file(weights, str(tmp / MODEL_FILE), metadata={"format": FORMAT})
-    config = {"format": FORMAT, "version": VERSION, "model": model_config,
+    save_file(weights, str(tmp / MODEL_FILE), metadata={"format": fmt})
+    config = {"format": fmt, "version": VERSION, "model": model_config,
               "metadata": metadata or {}}  # fmt: skip
     write_json_atomic(tmp / CONFIG_FILE, config)
     if trainer_tensors is not None:
-        save_file(trainer_tensors, str(tmp / TRAINER_TENSORS), metadata={"format": FORMAT})
+        save_file(trainer_tensors, str(tmp / TRAINER_TENSORS), metadata={"format": fmt})
     if trainer_json is not None:
         write_json_atomic(tmp / TRAINER_JSON, trainer_json)
     for f in tmp.iterdir():
@@ -275,13 +278,13 @@ def resolve(path: str | Path) -> Path:
     )
 
 
-def read_config(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's ``config.json`` (format-checked)."""
+def read_config(path: str | Path, fmt: str = FORMAT) -> dict[str, Any]:
+    """The checkpoint's ``config.json``, checked to be of format ``fmt``."""
     ckpt = resolve(path)
     config = _read_json(ckpt / CONFIG_FILE)
-    if config.get("format") != FORMAT:
+    if config.get("format") != fmt:
         raise CheckpointError(
-            f"{ckpt / CONFIG_FILE}: format is {config.get('format')!r}, expected {FORMAT!r}"
+            f"{ckpt / CONFIG_FILE}: format is {config.get('format')!r}, expected {fmt!r}"
         )
     version = config.get("version", 0)
     if not isinstance(version, int) or isinstance(version, bool):

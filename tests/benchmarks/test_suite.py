@@ -61,7 +61,7 @@ def test_suite_round_trips_through_yaml():
         (GOOD.replace("episodes: 3", "epsiodes: 3"),
          ["bad.yaml:4:", "epsiodes", "unknown field", "valid:", "episodes"]),
         (GOOD.replace("kind: oracle", "kind: orcale"),
-         ["bad.yaml:12:", "agents[1].kind", "orcale", "valid: oracle, python, random, wm"]),
+         ["bad.yaml:12:", "agents[1].kind", "orcale", "valid: gcbc, gciql, oracle, ppo, python, random, sac, wm"]),
         (GOOD.replace("budget: 50", "budget: 0"),
          ["bad.yaml:7:", "protocol.budget", ">= 1", "got 0"]),
         (GOOD.replace("name: cem", "name: cme"),
@@ -94,7 +94,9 @@ def test_invalid_suite_files_name_file_line_field_and_choices(text, expected):
 
 
 def test_unknown_builtin_suite_lists_the_builtins():
-    with pytest.raises(SuiteError, match="built-in suites: quick, standard"):
+    with pytest.raises(
+        SuiteError, match="built-in suites: baselines, baselines-quick, quick, standard"
+    ):
         load_suite("quik")
 
 
