@@ -11,7 +11,7 @@ working (no anchor reports this).
 Episodes are seeded exactly as the harness seeds them (``episode_seeds(seed, i)``), so
 offset 25 repeats the protocol's episodes. Rows go to ``rows.jsonl`` one episode at a
 time: a killed run resumes where it stopped, and an episode is never run twice.
-Then ``distance.json`` (success and Wilson 95% interval per point) and
+Then ``distance.json`` (success and 95% Clopper-Pearson interval per point) and
 ``distance.png``.
 """
 
@@ -89,8 +89,9 @@ def _rate(done: dict, task: str, agent: str, offset: int) -> str:
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """``{task: {agent: [{offset, budget, n, successes, rate, wilson95}, ...]}}``."""
-    from wmplan.benchmarks.recipe import wilson
+    """``{task: {agent: [{offset, budget, n, successes, rate, ci95}, ...]}}`` with the
+    report's 95% Clopper-Pearson interval."""
+    from wmplan.benchmarks.stats import binomial_ci
 
     out: dict[str, Any] = {}
     keys = sorted({(r["task"], r["agent"], r["offset"]) for r in rows})
@@ -100,13 +101,14 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         wins, n = sum(hits), len(hits)
         out.setdefault(task, {}).setdefault(agent, []).append({
             "offset": offset, "budget": 2 * offset, "n": n, "successes": wins,
-            "rate": wins / n, "wilson95": list(wilson(wins, n)),
+            "rate": wins / n,
+            "ci95": [binomial_ci(wins, n).low, binomial_ci(wins, n).high],
         })  # fmt: skip
     return out
 
 
 def plot(summary: dict[str, Any], path: Path) -> None:
-    """One panel per task: success (Wilson 95% bars) against goal offset, a line per agent."""
+    """One panel per task: success (95% Clopper-Pearson bars) against goal offset, a line per agent."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,8 +123,8 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         for agent, points in sorted(summary[task].items()):
             x = [p["offset"] for p in points]
             y = [100 * p["rate"] for p in points]
-            err = [[max(0.0, 100 * (p["rate"] - p["wilson95"][0])) for p in points],
-                   [max(0.0, 100 * (p["wilson95"][1] - p["rate"])) for p in points]]  # fmt: skip
+            err = [[max(0.0, 100 * (p["rate"] - p["ci95"][0])) for p in points],
+                   [max(0.0, 100 * (p["ci95"][1] - p["rate"])) for p in points]]  # fmt: skip
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=agent,
                         color=colours[agent])  # fmt: skip
         ax.set_title(task.split("/")[-1])
@@ -131,7 +133,7 @@ def plot(summary: dict[str, Any], path: Path) -> None:
         ax.set_xscale("log", base=2)
         ax.set_xticks(sorted({p["offset"] for a in summary[task].values() for p in a}))
         ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    axes[0][0].set_ylabel("success % (Wilson 95%)")
+    axes[0][0].set_ylabel("success % (95% Clopper-Pearson)")
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,17 +118,12 @@ def eval_suite(recipe: Recipe, checkpoint: Path) -> dict[str, Any]:
     }
 
 
-def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score 95% interval of a binomial proportion."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    # Exact ends at 0 and n successes (rounding would put them a hair inside).
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == n else min(1.0, centre + half)
-    return (min(low, p), max(high, p))
+def _interval(successes: int, n: int) -> tuple[float, float]:
+    """The report's 95% interval of a success rate (Clopper-Pearson)."""
+    from wmplan.benchmarks.stats import binomial_ci
+
+    est = binomial_ci(successes, n)
+    return (est.low, est.high)
 
 
 def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[str, Any]:
@@ -169,7 +163,7 @@ def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[s
             "episodes": n,
             "successes": wins,
             "success_rate": wins / n if n else None,
-            "wilson95": wilson(wins, n),
+            "ci95": list(_interval(wins, n)),
             "per_seed": {str(s): f"{sum(v)}/{len(v)}" for s, v in per_seed.items()},
             "plan_ms_per_step": 1e3 * sum(r[2] for r in rows) / n if n else None,
         },  # fmt: skip
@@ -179,7 +173,7 @@ def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[s
 def card_markdown(c: dict[str, Any]) -> str:
     """The card as Markdown."""
     p, t = c["protocol"], c["training"]
-    lo, hi = p["wilson95"]
+    lo, hi = p["ci95"]
     lines = [
         f"# World model for {c['task']}",
         "",
@@ -190,7 +184,7 @@ def card_markdown(c: dict[str, Any]) -> str:
         f"- Planning: {json.dumps(p['planner'])}, model options {json.dumps(p['planning'])}",
         f"- **Protocol success** (goal offset {p['goal_offset']}, budget {p['budget']}, seeds "
         f"{p['seeds']}): {p['successes']}/{p['episodes']} = {100 * (p['success_rate'] or 0):.1f}% "
-        f"[Wilson 95%: {100 * lo:.1f}, {100 * hi:.1f}]; per seed {p['per_seed']}; "
+        f"[95% Clopper-Pearson: {100 * lo:.1f}, {100 * hi:.1f}]; per seed {p['per_seed']}; "
         f"{p['plan_ms_per_step']:.0f} ms planning per env step",
         "",
         "Made with:",

@@ -1,5 +1,5 @@
 """`wmplan distance`: success against goal offset, seeded as the harness seeds episodes,
-resumable without running an episode twice, with Wilson intervals that match the rows."""
+resumable without running an episode twice, with intervals that contain the rates."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_distance_runs_each_episode_once_with_budget_twice_the_offset(tmp_path):
     for p in points:
         wins = sum(r["success"] for r in rows if r["offset"] == p["offset"])
         assert p["n"] == 3 and p["successes"] == wins
-        assert p["wilson95"][0] <= p["rate"] <= p["wilson95"][1]
+        assert p["ci95"][0] <= p["rate"] <= p["ci95"][1]
     assert (tmp_path / "distance.png").stat().st_size > 0
 
 

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from wmplan.benchmarks.cli import main
-from wmplan.benchmarks.recipe import RECIPES, Recipe, stages, wilson
+from wmplan.benchmarks.recipe import RECIPES, Recipe, stages
 
 
 def test_recipes_cover_the_goal_tasks_and_validate():
@@ -21,13 +21,6 @@ def test_recipes_cover_the_goal_tasks_and_validate():
         Recipe("wmplan/Reacher-v0", planning={"horizn": 3})
     with pytest.raises(ValueError, match="train_steps"):
         Recipe("wmplan/Reacher-v0", train_steps=0)
-
-
-def test_wilson_interval_matches_known_values():
-    lo, hi = wilson(20, 20)
-    assert 0.83 < lo < 0.84 and hi == 1.0
-    lo, hi = wilson(10, 20)
-    assert abs(lo - 0.2993) < 1e-3 and abs(hi - 0.7007) < 1e-3
 
 
 def test_recipe_runs_every_stage_and_its_card_matches_the_results(tmp_path, capsys):
@@ -48,11 +41,3 @@ def test_recipe_runs_every_stage_and_its_card_matches_the_results(tmp_path, caps
     assert "wmplan train-reach" in (out / "MODEL_CARD.md").read_text()
     ckpt = out / "model" / "checkpoints" / "step_00000002"
     assert (ckpt / "reach.safetensors").is_file() and (ckpt / "planning.json").is_file()
-
-
-def test_wilson_interval_contains_the_rate_at_the_ends():
-    for n in (1, 3, 7, 10, 50, 150):
-        assert wilson(0, n)[0] == 0.0 and wilson(n, n)[1] == 1.0
-        for k in range(n + 1):
-            lo, hi = wilson(k, n)
-            assert 0.0 <= lo <= k / n <= hi <= 1.0
