@@ -21,8 +21,10 @@ def test_targets_table_counts_world_model_agents_only_and_marks_misses():
     assert "oracle-cem" not in text
     tworoom = next(ln for ln in lines if ln.startswith("| TwoRoom"))
     push = next(ln for ln in lines if ln.startswith("| Push"))
-    assert "99.0% [" in tworoom and "| 100 | yes |" in tworoom
+    assert "99.0% [" in tworoom and "| 100 | point estimate only" in tworoom
     assert "30.0% [" in push and "no (-65.0 pts)" in push
+    sure = targets_section([_row("wmplan/Reacher-v0", "wm", "wm", True) for _ in range(400)])
+    assert "| 400 | yes |" in "\n".join(sure)
 
 
 def test_targets_table_is_empty_without_world_model_rows():
