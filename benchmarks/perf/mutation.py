@@ -77,7 +77,12 @@ TARGETS = {
     "report": Target(
         "wmplan.benchmarks.report",
         "benchmarks/report.py",
-        ("tests/benchmarks/test_report_numbers.py", "tests/benchmarks/test_report.py"),
+        (
+            "tests/benchmarks/test_report_numbers.py",
+            "tests/benchmarks/test_report.py",
+            "tests/benchmarks/test_protocol_version.py",
+            "tests/benchmarks/test_targets.py",
+        ),
         skip_functions=(
             "_pyplot",
             "_log_x",

@@ -51,6 +51,16 @@ def test_results_from_before_the_version_field_read_as_version_1(tmp_path):
     assert versions == [1, 1, 1, 1, PROTOCOL_VERSION]
 
 
+def test_report_of_current_protocol_rows_has_no_old_protocol_warning(tmp_path):
+    _v1_run(tmp_path / "run")
+    with ResultsDB.in_run_dir(tmp_path / "run"):
+        pass  # opening adds the protocol_version column
+    with sqlite3.connect(tmp_path / "run" / DB_NAME) as conn:
+        conn.execute("UPDATE episodes SET protocol_version = ?", (PROTOCOL_VERSION,))
+    assert {r["protocol_version"] for r in load_rows(tmp_path / "run")} == {PROTOCOL_VERSION}
+    assert "older protocol version" not in write_report(tmp_path / "run").read_text()
+
+
 def test_report_marks_episodes_of_an_older_protocol(tmp_path):
     _v1_run(tmp_path / "run")
     text = write_report(tmp_path / "run").read_text()

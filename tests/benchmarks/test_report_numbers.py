@@ -276,6 +276,11 @@ def test_header_states_the_counts_and_the_protocol(built):
             "budget 33 env steps, 48 px") in md  # fmt: skip
 
 
+def test_report_with_several_agents_has_pairs_not_the_single_agent_note(built):
+    _, md, _ = built
+    assert "Only one agent ran" not in md
+
+
 def test_planner_budget_is_samples_times_iterations_with_the_planners_defaults():
     def budget(planner):
         return report._planner_budget(json.dumps({"name": "x", "planner": planner}))
