@@ -1,0 +1,36 @@
+"""Shared checks for config dataclasses: unknown fields by name, integer ranges.
+
+Every config (``ModelConfig``, ``TrainConfig``, the baselines' configs, suite files)
+rejects bad input the same way, with a message naming the field and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def from_dict(cls: type[T], d: Mapping[str, Any], what: str | None = None) -> T:
+    """``cls(**d)`` after rejecting keys that are not fields of the dataclass ``cls``.
+
+    ``what`` names the config in the message (default: the class name)."""
+    if not isinstance(d, Mapping):
+        raise ValueError(f"{what or cls.__name__} must be a mapping, got {d!r:.80}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise ValueError(
+            f"unknown {what or cls.__name__} fields {sorted(unknown)}; valid: {sorted(known)}"
+        )
+    return cls(**d)
+
+
+def check_ints(config: Any, names: Iterable[str], minimum: int = 1) -> None:
+    """Raise ValueError unless each field in ``names`` is an int (not bool) >= ``minimum``."""
+    for name in names:
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -1,0 +1,71 @@
+"""Atomic file writes: the one mechanism every writer in wmplan uses.
+
+A reader never sees a half-written file: the bytes go to a temporary file in the
+same directory (``.<name>.tmp-<pid>``), which is fsynced, renamed over the target
+with ``os.replace`` and the directory fsynced, so the rename survives a power loss.
+A writer that fails removes its temporary file and leaves the target as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+TMP_MARK = ".tmp-"
+
+
+def fsync_path(path: str | Path) -> None:
+    """fsync a file or directory, so a rename after it survives a power loss."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def temporary_path(path: str | Path) -> Path:
+    """The temporary name a writer of ``path`` uses (same directory, hidden, per process)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces ``path`` atomically.
+
+    The temporary keeps ``path``'s suffix (``.x.png.tmp-1`` would confuse writers that
+    pick a format from the suffix, so it is ``.x.tmp-1.png``). Works for files and
+    directories alike (a directory target must not exist yet).
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}{TMP_MARK}{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        if tmp.is_file():
+            fsync_path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_file() or tmp.is_symlink():
+            tmp.unlink()
+        raise
+    fsync_path(path.parent)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    write_bytes_atomic(path, text.encode())
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as indented, key-sorted JSON to ``path`` atomically."""
+    write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True))
