@@ -12,7 +12,9 @@ and the closest match; ``list_tasks`` describes each task without building it.
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from wmplan.envs.render import gl_backend
 
@@ -21,8 +23,15 @@ from wmplan.envs.render import gl_backend
 gl_backend()
 
 import gymnasium as gym  # noqa: E402
+import mujoco  # noqa: E402
 
-from wmplan.envs.dmc import DMC_TASKS  # noqa: E402
+from wmplan.envs.base import GoalTask  # noqa: E402
+from wmplan.envs.dmc import DMC_EPISODE_STEPS, DMC_TASKS, DMCEnv  # noqa: E402
+from wmplan.envs.gym_pixels import GYM_TASKS, GymPixelEnv  # noqa: E402
+from wmplan.envs.pixels import PixelRewardEnv  # noqa: E402
+from wmplan.envs.push import Push  # noqa: E402
+from wmplan.envs.reacher import Reacher  # noqa: E402
+from wmplan.envs.tworoom import TwoRoom  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -39,38 +48,39 @@ class TaskInfo:
     max_episode_steps: int = 200
 
 
-GOAL_TASKS = ("wmplan/Reacher-v0", "wmplan/TwoRoom-v0", "wmplan/Push-v0")
+# The goal tasks, in listing order. Adding one = its module + XML and a line here.
+GOAL_TASK_CLASSES: tuple[type[GoalTask], ...] = (Reacher, TwoRoom, Push)
+GOAL_TASKS = tuple(cls.task_id for cls in GOAL_TASK_CLASSES)
 
-_DMC_DIMS = {  # (action_dim, state_dim) of the flattened suite observations
-    ("cartpole", "swingup"): (1, 5),
-    ("reacher", "easy"): (2, 6),
-    ("cheetah", "run"): (6, 17),
-    ("walker", "walk"): (6, 24),
-    ("finger", "spin"): (2, 9),
-    ("cup", "catch"): (2, 8),
-}
 
-TASKS: dict[str, TaskInfo] = {
-    t.id: t
-    for t in [
-        TaskInfo("wmplan/Reacher-v0", "goal", 2, 6,
-                 "fingertip within 0.02 of the goal fingertip", "wmplan.envs.reacher:Reacher"),
-        TaskInfo("wmplan/TwoRoom-v0", "goal", 2, 4,
-                 "agent within 0.1 of the goal position", "wmplan.envs.tworoom:TwoRoom"),
-        TaskInfo("wmplan/Push-v0", "goal", 2, 10,
-                 "block within 0.025 and 0.2 rad of the goal pose", "wmplan.envs.push:Push"),
-        *[
-            TaskInfo(f"wmplan/dmc-{d}-{t}-v0", "reward", *_DMC_DIMS[(d, t)],
-                     "none (reward task)", "wmplan.envs.dmc:DMCEnv",
-                     (("domain", d), ("task", t)), 1000)
-            for d, t in DMC_TASKS
-        ],
-        TaskInfo("wmplan/gym-Reacher-v5", "reward", 2, 10, "none (reward task)",
-                 "wmplan.envs.gym_pixels:GymPixelEnv", (("gym_id", "Reacher-v5"),), 50),
-        TaskInfo("wmplan/gym-Pusher-v5", "reward", 7, 23, "none (reward task)",
-                 "wmplan.envs.gym_pixels:GymPixelEnv", (("gym_id", "Pusher-v5"),), 100),
-    ]
-}  # fmt: skip
+def _goal_task_info(cls: type[GoalTask]) -> TaskInfo:
+    """A goal task's row, read from its class and its XML (actuators = action dims)."""
+    xml = Path(sys.modules[cls.__module__].__file__).with_name(cls.xml_file)
+    action_dim = mujoco.MjModel.from_xml_path(str(xml)).nu
+    return TaskInfo(cls.task_id, "goal", action_dim, cls.state_dim, cls.success_text,
+                    f"{cls.__module__}:{cls.__name__}", (), cls.max_episode_steps)  # fmt: skip
+
+
+def _task_rows() -> list[TaskInfo]:
+    reward_text = PixelRewardEnv.success_text
+    dmc_entry = f"{DMCEnv.__module__}:{DMCEnv.__name__}"
+    gym_entry = f"{GymPixelEnv.__module__}:{GymPixelEnv.__name__}"
+    return [
+        *(_goal_task_info(cls) for cls in GOAL_TASK_CLASSES),
+        *(
+            TaskInfo(f"wmplan/dmc-{d}-{t}-v0", "reward", a, s, reward_text, dmc_entry,
+                     (("domain", d), ("task", t)), DMC_EPISODE_STEPS)
+            for (d, t), (a, s) in DMC_TASKS.items()
+        ),
+        *(
+            TaskInfo(f"wmplan/gym-{gym_id}", "reward", a, s, reward_text, gym_entry,
+                     (("gym_id", gym_id),), steps)
+            for gym_id, (a, s, steps) in GYM_TASKS.items()
+        ),
+    ]  # fmt: skip
+
+
+TASKS: dict[str, TaskInfo] = {t.id: t for t in _task_rows()}
 
 
 def _register() -> None:

@@ -97,19 +97,22 @@ def check_action(action: Any, shape: tuple[int, ...]) -> np.ndarray:
 class GoalTask(gym.Env):
     """Base of a goal-conditioned MuJoCo task with pixel observations.
 
-    Subclasses set ``xml_file``, ``cameras``, ``frame_skip``, ``success_threshold``
-    and implement ``sample_start``, ``task_state``, ``state_distance`` and
-    ``expert``.
+    Subclasses set ``task_id``, ``xml_file``, ``cameras``, ``frame_skip``,
+    ``success_threshold``, ``state_dim`` and ``success_text`` and implement
+    ``sample_start``, ``task_state``, ``state_distance`` and ``expert``. The task
+    registry (``wmplan.envs.TASKS``) is derived from these attributes and the XML.
     """
 
     # render_fps: the control frequency, set per instance (it depends on action_repeat).
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 20}
+    task_id: ClassVar[str]
     xml_file: ClassVar[str]
     cameras: ClassVar[tuple[str, ...]]
     frame_skip: ClassVar[int] = 1
     success_threshold: ClassVar[float]
     state_dim: ClassVar[int]
-    success_text: ClassVar[str] = ""
+    success_text: ClassVar[str]
+    max_episode_steps: ClassVar[int] = 200
     default_goal_offset: ClassVar[int] = 25
 
     def __init__(

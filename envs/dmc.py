@@ -16,15 +16,19 @@ import numpy as np
 
 from wmplan.envs.pixels import PixelRewardEnv
 
-# (domain, task) pairs of the first suite.
-DMC_TASKS = (
-    ("cartpole", "swingup"),
-    ("reacher", "easy"),
-    ("cheetah", "run"),
-    ("walker", "walk"),
-    ("finger", "spin"),
-    ("cup", "catch"),
-)
+# (domain, task) pairs of the first suite -> (action_dim, state_dim) of the flattened
+# suite observations (listed here so the registry need not load dm_control; a test
+# checks them against the built envs).
+DMC_TASKS = {
+    ("cartpole", "swingup"): (1, 5),
+    ("reacher", "easy"): (2, 6),
+    ("cheetah", "run"): (6, 17),
+    ("walker", "walk"): (6, 24),
+    ("finger", "spin"): (2, 9),
+    ("cup", "catch"): (2, 8),
+}
+# Control steps per episode: the suite's time limit.
+DMC_EPISODE_STEPS = 1000
 
 
 # wmplan ids use the short name; dm_control's domain is ball_in_cup.

@@ -18,6 +18,9 @@ import numpy as np
 from wmplan.envs.pixels import PixelRewardEnv
 from wmplan.envs.render import FreeCamera
 
+# Gymnasium id -> (action_dim, state_dim, max_episode_steps as Gymnasium registers it).
+GYM_TASKS = {"Reacher-v5": (2, 10, 50), "Pusher-v5": (7, 23, 100)}
+
 _CAMERAS = {
     "Reacher-v5": {"top": FreeCamera((0.0, 0.0, 0.0), 0.75, 90.0, -90.0)},
     "Pusher-v5": {

@@ -93,6 +93,7 @@ class PushExpert:
 class Push(GoalTask):
     """Planar pusher and T-shaped block; goal is an image of a block pose."""
 
+    task_id = "wmplan/Push-v0"
     xml_file = "push.xml"
     cameras = ("top",)
     frame_skip = 5

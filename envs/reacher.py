@@ -66,6 +66,7 @@ class ReacherExpert:
 class Reacher(GoalTask):
     """Two-link planar reacher; goal is an image of a target arm pose."""
 
+    task_id = "wmplan/Reacher-v0"
     xml_file = "reacher.xml"
     cameras = ("fixed",)
     frame_skip = 1

@@ -70,6 +70,7 @@ class TwoRoomExpert:
 class TwoRoom(GoalTask):
     """Point mass in two rooms joined by one door; goal is a position image."""
 
+    task_id = "wmplan/TwoRoom-v0"
     xml_file = "tworoom.xml"
     cameras = ("top",)
     frame_skip = 5
