@@ -280,8 +280,8 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     import time
 
     from wmplan.envs.policies import PolicyConfig
-    from wmplan.worldmodel.collect import CollectConfig, collect
-    from wmplan.worldmodel.dataset import inspect
+    from wmplan.worldmodel.data.collect import CollectConfig, collect
+    from wmplan.worldmodel.data.inspect import inspect
 
     policy = PolicyConfig(
         name=args.policy, noise=args.noise, mix=args.mix, beta=args.beta, scale=args.scale
@@ -315,7 +315,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 def _cmd_data_inspect(args: argparse.Namespace) -> int:
     import json
 
-    from wmplan.worldmodel.dataset import format_summary, inspect, write_videos
+    from wmplan.worldmodel.data.inspect import format_summary, inspect, write_videos
 
     if args.video:
         check_output(args.video, "--video")
@@ -328,7 +328,8 @@ def _cmd_data_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_merge(args: argparse.Namespace) -> int:
-    from wmplan.worldmodel.dataset import inspect, merge
+    from wmplan.worldmodel.data.episodes import merge
+    from wmplan.worldmodel.data.inspect import inspect
 
     check_output(args.out, "OUT", kind="file")
     out = merge(args.out, args.inputs, force=args.force)

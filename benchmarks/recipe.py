@@ -128,7 +128,7 @@ def _interval(successes: int, n: int) -> tuple[float, float]:
 
 def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[str, Any]:
     """Collect what the stages wrote into the card's fields."""
-    from wmplan.worldmodel.dataset import inspect
+    from wmplan.worldmodel.data.inspect import inspect
 
     run = out / "model"
     metrics = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines() if ln]

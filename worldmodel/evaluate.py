@@ -301,8 +301,8 @@ def load_episodes(
     Returns ``(train, test)``: up to ``max_train`` training episodes (for the
     probes) and the held-out ones. Frames are taken every ``action_block`` steps.
     """
-    from wmplan.worldmodel.data import open_windows
-    from wmplan.worldmodel.dataset import Dataset
+    from wmplan.worldmodel.data.episodes import Dataset
+    from wmplan.worldmodel.data.windows import open_windows
 
     with Dataset(path) as d:
         frames = d.meta.steps // action_block

@@ -91,7 +91,7 @@ def pinball(pred: Tensor, target: Tensor, quantile: float) -> Tensor:
 def encode_episodes(model: Any, data: Any, batch: int = 256) -> tuple[Tensor, np.ndarray]:
     """Latents of every recorded frame: ``(z[E, T+1, D], lengths[E])`` (frames past an
     episode's length are left zero). ``model`` has ``encode(uint8 [B, T, H, W, 3])``;
-    ``data`` is an open ``wmplan.worldmodel.dataset.Dataset``."""
+    ``data`` is an open ``wmplan.worldmodel.data.episodes.Dataset``."""
     e_count = data.num_episodes
     lengths = np.asarray(data.lengths, dtype=np.int64)
     z: Tensor | None = None
@@ -211,7 +211,7 @@ def fit_reach(checkpoint: str | Path, data: str | Path, cfg: ReachConfig | None 
     checkpoint directory) on dataset ``data`` and store it beside the weights.
     The dataset must hold the model's task at its image size. Returns ``reach.json``."""
     from wmplan.worldmodel.checkpoint import load_model, resolve
-    from wmplan.worldmodel.dataset import Dataset
+    from wmplan.worldmodel.data.episodes import Dataset
 
     cfg = cfg or ReachConfig()
     directory = resolve(checkpoint)

@@ -245,7 +245,7 @@ class TensorWindows:
 
 def open_data(cfg: TrainConfig) -> WindowSource:
     """The training-window source for ``cfg.data`` (HDF5 episodes)."""
-    from wmplan.worldmodel.data import open_windows
+    from wmplan.worldmodel.data.windows import open_windows
 
     return open_windows(
         cfg.data,
@@ -489,7 +489,7 @@ class TrainingDiverged(ValueError):
 def _check_pinned_dims(config_file: str | Path, cfg: TrainConfig) -> None:
     """The dataset fixes model.image_size and model.action_dim: a config file that sets
     them to other values is refused instead of silently overridden."""
-    from wmplan.worldmodel.dataset import Dataset
+    from wmplan.worldmodel.data.episodes import Dataset
 
     model = read_config_file(config_file).get("model") or {}
     pinned = {k: model[k] for k in ("image_size", "action_dim") if k in model}
@@ -506,7 +506,7 @@ def _check_pinned_dims(config_file: str | Path, cfg: TrainConfig) -> None:
 
 
 def _data_fingerprint(cfg: TrainConfig) -> dict[str, Any] | None:
-    from wmplan.worldmodel.dataset import Dataset
+    from wmplan.worldmodel.data.episodes import Dataset
 
     if not cfg.data or "," in cfg.data:
         return None

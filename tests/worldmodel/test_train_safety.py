@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from synthetic_data import synthetic_episodes
 from wm_fixtures import META, TINY, write_synthetic
 
 from wmplan.worldmodel import checkpoint as ckpt
-from wmplan.worldmodel.dataset import Dataset, EpisodeWriter, synthetic_episodes
+from wmplan.worldmodel.data.episodes import Dataset, EpisodeWriter
 from wmplan.worldmodel.evaluate import evaluate_checkpoint
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.train import (

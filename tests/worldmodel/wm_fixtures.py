@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from synthetic_data import synthetic_episodes
 
-from wmplan.worldmodel.dataset import DatasetMeta, EpisodeWriter, synthetic_episodes
+from wmplan.worldmodel.data.episodes import DatasetMeta, EpisodeWriter
 from wmplan.worldmodel.model import ModelConfig
 
 TINY = ModelConfig(
