@@ -200,7 +200,8 @@ def run_recipe(recipe: Recipe, out: str | Path, workers: int = 2) -> int:
     """Run every stage of ``recipe`` (e.g. ``RECIPES["tworoom"]``) into ``out``; returns
     an exit code."""
     from wmplan.benchmarks.cli import main
-    from wmplan.worldmodel.checkpoint import resolve, write_json_atomic
+    from wmplan.worldmodel.checkpoint import resolve
+    from wmplan.worldmodel.files import write_json_atomic
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -25,10 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from wmplan.worldmodel.base import ModelConfig
 from wmplan.worldmodel.data.episodes import DatasetMeta, Episode, EpisodeWriter
 from wmplan.worldmodel.data.windows import EpisodeWindows, WindowConfig, to_model_input
 from wmplan.worldmodel.losses import LossConfig
-from wmplan.worldmodel.model import ModelConfig, build_model
+from wmplan.worldmodel.model import build_model
 
 
 def moving_square(meta: DatasetMeta, i: int) -> Episode:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from synthetic_data import synthetic_episodes
 
+from wmplan.worldmodel.base import ModelConfig
 from wmplan.worldmodel.data.episodes import DatasetMeta, EpisodeWriter
-from wmplan.worldmodel.model import ModelConfig
 
 TINY = ModelConfig(
     image_size=16,

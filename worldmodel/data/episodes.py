@@ -20,14 +20,15 @@ import platform
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
+from wmplan.worldmodel.configs import check_ints
 from wmplan.worldmodel.files import TMP_MARK, publish, temporary_path
+from wmplan.worldmodel.provenance import package_version
 
 SCHEMA = "wmplan.episodes"
 SCHEMA_VERSION = 1
@@ -88,15 +89,9 @@ def check_finite(where: str | Path, name: str, array: np.ndarray, first_episode:
 
 
 def _versions() -> dict[str, str]:
-    def version(name: str) -> str:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return "unknown"
-
     return {
-        "wmplan": version("wmplan"),
-        "mujoco": version("mujoco"),
+        "wmplan": package_version("wmplan"),
+        "mujoco": package_version("mujoco"),
         "h5py": h5py.__version__,
         "hdf5": h5py.version.hdf5_version,
         "numpy": np.__version__,
@@ -136,14 +131,8 @@ class DatasetMeta:
     def __post_init__(self) -> None:
         if not self.task_id:
             raise ValueError("task_id must be a non-empty string")
-        for name in ("image_size", "action_repeat", "steps", "action_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        for name in ("state_dim", "physics_state_dim", "frames_per_chunk"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        check_ints(self, ("image_size", "action_repeat", "steps", "action_dim"), minimum=1)
+        check_ints(self, ("state_dim", "physics_state_dim", "frames_per_chunk"), minimum=0)
         if self.compression not in COMPRESSIONS:
             raise ValueError(
                 f"compression must be one of {list(COMPRESSIONS)}, got {self.compression!r}"
