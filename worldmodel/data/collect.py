@@ -46,6 +46,7 @@ from wmplan.worldmodel.data.episodes import (
     Episode,
     EpisodeWriter,
     remove_stale_temporaries,
+    write_concatenated,
 )
 from wmplan.worldmodel.files import write_json_atomic
 from wmplan.worldmodel.lockfile import hold_lock
@@ -498,14 +499,10 @@ def _progress_bar(config: CollectConfig, initial: int, progress: str):
 
 def consolidate(config: CollectConfig, parts: Path, out: Path) -> Path:
     """Concatenate the complete shards of ``parts`` in order into ``out`` (atomic)."""
-    remove_stale_temporaries(out)
     shards = [Dataset(shard_path(parts, s)) for s in range(config.num_shards)]
     try:
-        meta = shards[0].meta
-        meta = DatasetMeta(**{**asdict(meta), "created": ""})
-        with EpisodeWriter(out, meta) as writer:
-            for shard in shards:
-                writer.append_raw(shard.file)
+        meta = DatasetMeta(**{**asdict(shards[0].meta), "created": ""})
+        write_concatenated(out, meta, shards)
     finally:
         for shard in shards:
             shard.close()

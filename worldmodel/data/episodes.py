@@ -688,14 +688,21 @@ def merge(out: str | Path, inputs: Sequence[str | Path], force: bool = False) ->
             versions={},
             sources=sources,
         )
-        remove_stale_temporaries(out)
-        with EpisodeWriter(out, meta) as writer:
-            for d in datasets:
-                writer.append_raw(d.file)
+        write_concatenated(out, meta, datasets)
     finally:
         for d in datasets:
             d.close()
     return out
+
+
+def write_concatenated(out: str | Path, meta: DatasetMeta, datasets: Sequence[Dataset]) -> Path:
+    """Write every episode of the open ``datasets``, in order, to ``out`` (atomic;
+    compressed chunks are copied as they are). Leftover temporaries of ``out`` go first."""
+    remove_stale_temporaries(out)
+    with EpisodeWriter(out, meta) as writer:
+        for d in datasets:
+            writer.append_raw(d.file)
+    return Path(out)
 
 
 def iter_episodes(path: str | Path) -> Iterator[Episode]:
