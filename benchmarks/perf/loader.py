@@ -34,12 +34,13 @@ from wmplan.worldmodel.model import build_model
 
 def moving_square(meta: DatasetMeta, i: int) -> Episode:
     """Episode ``i``: a bright square sliding across a flat background (frames that
-    compress like rendered ones), zero actions and states."""
+    compress like rendered ones), pixel (0, 0) = (step, episode), zero actions and states."""
     t, h = meta.steps, meta.image_size
     yy, xx = np.mgrid[0:h, 0:h]
     cx = (i * 7 + np.arange(t + 1) * 2) % h  # [T+1] square centre per frame
     inside = (abs(xx - cx[:, None, None]) < h // 8) & (abs(yy - h // 2) < h // 8)
     pixels = np.where(inside[..., None], np.uint8([200, 120, 60]), np.uint8(40))
+    pixels[:, 0, 0, :2] = np.stack([np.arange(t + 1) % 256, np.full(t + 1, i % 256)], -1)
     s, p = meta.state_dim, meta.physics_state_dim
     return Episode(
         pixels=pixels, actions=np.zeros((t, meta.action_dim)), states=np.zeros((t + 1, s)),
