@@ -4,6 +4,7 @@ checkpoints record what produced them; bad config files are named errors."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -62,6 +63,18 @@ def test_a_nan_loss_stops_training_with_a_named_error_and_saves_nothing(tmp_path
     with pytest.raises(TrainingDiverged, match="loss is nan at step 1"):
         train(tiny_config(tmp_path, ""), data=windows)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_run_written_with_the_retired_reward_fields_resumes(tmp_path):
+    data = write_synthetic(tmp_path / "syn.h5")
+    train(tiny_config(tmp_path, data, steps=10))
+    ckpt.update_latest(tmp_path / "run" / "checkpoints", "step_00000005", keep=0)
+    # What older versions wrote: model.reward_head false, loss.reward_weight.
+    path = tmp_path / "run" / "train_config.json"
+    saved = json.loads(path.read_text())
+    saved["model"]["reward_head"], saved["loss"]["reward_weight"] = False, 1.0
+    path.write_text(json.dumps(saved))
+    assert train(tiny_config(tmp_path, data, steps=10)).resumed_from == 5
 
 
 def test_resuming_on_a_different_dataset_at_the_same_path_is_refused(tmp_path):
