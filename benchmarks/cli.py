@@ -280,8 +280,8 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     import time
 
     from wmplan.envs.policies import PolicyConfig
-    from wmplan.worldmodel.collect import CollectConfig, collect
-    from wmplan.worldmodel.dataset import inspect
+    from wmplan.worldmodel.data.collect import CollectConfig, collect
+    from wmplan.worldmodel.data.inspect import inspect
 
     policy = PolicyConfig(
         name=args.policy, noise=args.noise, mix=args.mix, beta=args.beta, scale=args.scale
@@ -315,7 +315,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 def _cmd_data_inspect(args: argparse.Namespace) -> int:
     import json
 
-    from wmplan.worldmodel.dataset import format_summary, inspect, write_videos
+    from wmplan.worldmodel.data.inspect import format_summary, inspect, write_videos
 
     if args.video:
         check_output(args.video, "--video")
@@ -328,7 +328,8 @@ def _cmd_data_inspect(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_merge(args: argparse.Namespace) -> int:
-    from wmplan.worldmodel.dataset import inspect, merge
+    from wmplan.worldmodel.data.episodes import merge
+    from wmplan.worldmodel.data.inspect import inspect
 
     check_output(args.out, "OUT", kind="file")
     out = merge(args.out, args.inputs, force=args.force)
@@ -407,17 +408,23 @@ def _add_worldmodel(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     check_output(args.out, "--out")
-    from wmplan.worldmodel.train import train_from_options
+    import dataclasses
+
+    from wmplan.worldmodel.train import TrainConfig, train
 
     wandb = {"off": {}, "offline": {"wandb": True, "wandb_mode": "offline"},
              "online": {"wandb": True, "wandb_mode": "online"}}[args.wandb]  # fmt: skip
-    result = train_from_options(
-        config_file=args.config, task=args.task, data=args.data, out=args.out,
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-        threads=args.threads, kind=args.kind, compile=args.compile,
-        allow_data_change=args.allow_data_change, progress=args.progress, **wandb,
+    options = dict(
+        task=args.task, data=args.data, out=args.out, steps=args.steps,
+        batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
+        compile=args.compile, allow_data_change=args.allow_data_change,
+        progress=args.progress, **wandb,
     )  # fmt: skip
-    print(result.summary())
+    options = {k: v for k, v in options.items() if v is not None}  # None: the config's
+    cfg = TrainConfig.from_file(args.config, **options) if args.config else TrainConfig(**options)
+    if args.kind is not None:
+        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, kind=args.kind))
+    print(train(cfg).summary())
     return 0
 
 

@@ -76,7 +76,7 @@ def run_distance(suite: Any, offsets: list[int], out: str | Path, log: Any = pri
                 log(f"{task} {agent.name} offset {offset}: "
                     f"{_rate(done, task, agent.name, offset)}")  # fmt: skip
     summary = summarize(list(done.values()))
-    from wmplan.worldmodel.checkpoint import write_json_atomic
+    from wmplan.worldmodel.files import write_json_atomic
 
     write_json_atomic(out / SUMMARY, summary)
     plot(summary, out / PLOT)

@@ -128,7 +128,7 @@ def _interval(successes: int, n: int) -> tuple[float, float]:
 
 def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[str, Any]:
     """Collect what the stages wrote into the card's fields."""
-    from wmplan.worldmodel.dataset import inspect
+    from wmplan.worldmodel.data.inspect import inspect
 
     run = out / "model"
     metrics = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines() if ln]
@@ -200,7 +200,8 @@ def run_recipe(recipe: Recipe, out: str | Path, workers: int = 2) -> int:
     """Run every stage of ``recipe`` (e.g. ``RECIPES["tworoom"]``) into ``out``; returns
     an exit code."""
     from wmplan.benchmarks.cli import main
-    from wmplan.worldmodel.checkpoint import resolve, write_json_atomic
+    from wmplan.worldmodel.checkpoint import resolve
+    from wmplan.worldmodel.files import write_json_atomic
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wmplan.worldmodel.tracking import start_wandb
+
 LOG_NAME = "log.jsonl"
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 
@@ -66,8 +68,8 @@ class RunLog:
         self._file = open(self.path, "a", buffering=1)
         self._wandb = None
         if wandb_mode is not None:
-            self._wandb = _start_wandb(
-                self.run_dir, wandb_mode, wandb_project, redact(config or {}, self._secrets), name
+            self._wandb = start_wandb(
+                wandb_mode, wandb_project, name, redact(config or {}, self._secrets), self.run_dir
             )
 
     def event(self, kind: str, **fields: Any) -> None:
@@ -105,35 +107,3 @@ class RunLog:
         if self._wandb is not None:
             self._wandb.finish()
             self._wandb = None
-
-
-def _start_wandb(run_dir: Path, mode: str, project: str, config: dict[str, Any], name: str | None):
-    try:
-        import wandb
-    except ImportError:
-        raise ValueError(
-            "--wandb needs the optional dependency: pip install 'wmplan[wandb]'"
-        ) from None
-    saved = None
-    if mode == "offline":
-        # Offline needs no key; keep it out of wandb's files and service process.
-        saved = os.environ.pop("WANDB_API_KEY", None)
-    try:
-        return wandb.init(
-            project=project,
-            mode=mode,
-            dir=str(run_dir),
-            config=config,
-            name=name,
-            settings=wandb.Settings(console="off", x_disable_stats=True)
-            if _has_setting(wandb, "x_disable_stats")
-            else wandb.Settings(console="off"),
-        )
-    finally:
-        if saved is not None:
-            os.environ["WANDB_API_KEY"] = saved
-
-
-def _has_setting(wandb: Any, name: str) -> bool:
-    fields = getattr(wandb.Settings, "model_fields", None)
-    return bool(fields) and name in fields

@@ -31,6 +31,16 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from wmplan.worldmodel.base import ModelConfig
+from wmplan.worldmodel.files import (
+    fsync_path,
+    publish,
+    temporary_path,
+    write_json_atomic,
+    write_text_atomic,
+)
+from wmplan.worldmodel.model import build_model
+
 FORMAT = "wmplan.worldmodel"
 VERSION = 1
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
@@ -41,26 +51,6 @@ LATEST = "latest"
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, unsafe (pickle) or does not fit the model."""
-
-
-# --- atomic writes -------------------------------------------------------------
-def write_json_atomic(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as JSON to ``path`` via a temporary file and ``os.replace``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- pickle refusal ------------------------------------------------------------
@@ -216,7 +206,7 @@ def save_checkpoint(
     weights = state_to_tensors(model)
     check_finite(weights, directory)  # never write a checkpoint nobody can use
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
+    tmp = temporary_path(directory)
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
@@ -229,18 +219,16 @@ def save_checkpoint(
     if trainer_json is not None:
         write_json_atomic(tmp / TRAINER_JSON, trainer_json)
     for f in tmp.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
-    _fsync_dir(tmp)
+        fsync_path(f)
+    fsync_path(tmp)
     if directory.exists():
         # rename() cannot replace a non-empty directory: move the old one aside first.
         old = directory.with_name(f".{directory.name}.old-{os.getpid()}")
         os.replace(directory, old)
-        os.replace(tmp, directory)
+        publish(tmp, directory)
         shutil.rmtree(old)
     else:
-        os.replace(tmp, directory)
-    _fsync_dir(directory.parent)
+        publish(tmp, directory)
     return directory
 
 
@@ -313,8 +301,6 @@ def load_model(path: str | Path):
 
     Returns ``(model, config_json)``.
     """
-    from wmplan.worldmodel.model import ModelConfig, build_model
-
     config = read_config(path)
     try:
         model_config = ModelConfig.from_dict(config["model"])
@@ -337,10 +323,7 @@ def load_trainer_state(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[
 def update_latest(checkpoints_dir: str | Path, name: str, keep: int = 2) -> None:
     """Point ``latest`` at ``name`` atomically and delete all but the ``keep`` newest steps."""
     checkpoints_dir = Path(checkpoints_dir)
-    tmp = checkpoints_dir / f".{LATEST}.tmp-{os.getpid()}"
-    tmp.write_text(name + "\n")
-    os.replace(tmp, checkpoints_dir / LATEST)
-    _fsync_dir(checkpoints_dir)
+    write_text_atomic(checkpoints_dir / LATEST, name + "\n")
     steps = sorted(p for p in checkpoints_dir.glob("step_*") if p.is_dir())
     for old in steps[:-keep] if keep > 0 else []:
         if old.name != name:

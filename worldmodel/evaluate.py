@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from wmplan.worldmodel.model import JEPAWorldModel
+from wmplan.worldmodel.base import WorldModel
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Episodes:
 
 
 @torch.no_grad()
-def encode_episodes(model: JEPAWorldModel, frames: Tensor, batch: int = 16) -> Tensor:
+def encode_episodes(model: WorldModel, frames: Tensor, batch: int = 16) -> Tensor:
     """Latents of whole episodes: ``frames[E, F, H, W, 3] -> z[E, F, D]`` (eval mode)."""
     model.eval()
     return torch.cat([model.encode(frames[i : i + batch]) for i in range(0, len(frames), batch)])
@@ -56,7 +56,7 @@ def encode_episodes(model: JEPAWorldModel, frames: Tensor, batch: int = 16) -> T
 
 @torch.no_grad()
 def open_loop_errors(
-    model: JEPAWorldModel, z: Tensor, actions: Tensor, horizon: int
+    model: WorldModel, z: Tensor, actions: Tensor, horizon: int
 ) -> dict[str, list[float]]:
     """Mean squared latent error at horizons 1..H, model vs copy-last.
 
@@ -119,8 +119,8 @@ def train_decoder_probe(
     z: Tensor, frames: Tensor, image_size: int, steps: int = 300, batch: int = 128, seed: int = 0
 ):
     """A small decoder fitted on frozen latents ``z[N, D]`` -> frames ``[N, H, W, 3]``."""
+    from wmplan.worldmodel.decoder import Decoder
     from wmplan.worldmodel.encoder import frames_to_float
-    from wmplan.worldmodel.recon import Decoder
 
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's RNG
@@ -205,7 +205,7 @@ def imagined_gif(model, decoder, ep: Episodes, path: Path, horizon: int, episode
 
 
 def evaluate(
-    model: JEPAWorldModel,
+    model: WorldModel,
     train: Episodes,
     test: Episodes,
     out: str | Path | None = None,
@@ -301,8 +301,8 @@ def load_episodes(
     Returns ``(train, test)``: up to ``max_train`` training episodes (for the
     probes) and the held-out ones. Frames are taken every ``action_block`` steps.
     """
-    from wmplan.worldmodel.data import open_windows
-    from wmplan.worldmodel.dataset import Dataset
+    from wmplan.worldmodel.data.episodes import Dataset
+    from wmplan.worldmodel.data.windows import open_windows
 
     with Dataset(path) as d:
         frames = d.meta.steps // action_block
@@ -337,7 +337,7 @@ def evaluate_checkpoint(
     the checkpoint was trained on (resolved from its run directory); a dataset of
     another task than the checkpoint's is refused (DatasetError naming both)."""
     from wmplan.worldmodel.checkpoint import load_model, resolve
-    from wmplan.worldmodel.train import data_path_of
+    from wmplan.worldmodel.provenance import data_path_of
 
     if horizon < 1:
         raise ValueError(f"horizon must be >= 1, got {horizon}")

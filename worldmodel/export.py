@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from wmplan.worldmodel.dataset import Dataset
+from wmplan.worldmodel.data.episodes import Dataset
 
 
 def default_dataset_id(task_id: str, policy: str) -> str:

@@ -33,6 +33,19 @@ def temporary_path(path: str | Path) -> Path:
     return path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
 
 
+def publish(tmp: str | Path, path: str | Path) -> None:
+    """Rename the finished temporary ``tmp`` over ``path``: fsync ``tmp`` (a file),
+    ``os.replace`` it and fsync the directory, so the rename survives a power loss.
+
+    For writers that cannot use ``atomic_path`` because the file stays open across
+    calls (``EpisodeWriter``)."""
+    tmp, path = Path(tmp), Path(path)
+    if tmp.is_file():
+        fsync_path(tmp)
+    os.replace(tmp, path)
+    fsync_path(path.parent)
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path`` atomically.
@@ -45,14 +58,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = path.with_name(f".{path.stem}{TMP_MARK}{os.getpid()}{path.suffix}")
     try:
         yield tmp
-        if tmp.is_file():
-            fsync_path(tmp)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if tmp.is_file() or tmp.is_symlink():
             tmp.unlink()
         raise
-    fsync_path(path.parent)
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:

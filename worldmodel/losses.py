@@ -7,10 +7,13 @@ take the predictor's outputs. SIGReg lives in ``sigreg.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
+
+from wmplan.worldmodel.configs import from_dict as config_from_dict
 
 
 def teacher_forced_mse(z_pred: Tensor, z: Tensor) -> Tensor:
@@ -45,6 +48,8 @@ def vicreg_covariance(z: Tensor) -> Tensor:
 
 
 ANTI_COLLAPSE = ("sigreg", "vicreg", "none")
+# Fields older wmplan versions wrote and this one ignores: the reward head's weight.
+RETIRED_FIELDS = ("reward_weight",)
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,6 @@ class LossConfig:
     sigreg_knots: int = 17
     vicreg_var_weight: float = 1.0
     vicreg_cov_weight: float = 0.04
-    reward_weight: float = 1.0
     recon_weight: float = 1.0  # auxiliary decoder's pixel MSE (models with aux_decoder)
 
     def __post_init__(self) -> None:
@@ -67,10 +71,17 @@ class LossConfig:
                 f"anti_collapse must be one of {ANTI_COLLAPSE}, got {self.anti_collapse!r}"
             )
         for name in ("open_loop_weight", "sigreg_weight", "vicreg_var_weight",
-                     "vicreg_cov_weight", "reward_weight", "recon_weight"):  # fmt: skip
+                     "vicreg_cov_weight", "recon_weight"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.sigreg_directions < 1:
             raise ValueError(f"sigreg_directions must be >= 1, got {self.sigreg_directions}")
         if self.sigreg_knots < 2:
             raise ValueError(f"sigreg_knots must be >= 2, got {self.sigreg_knots}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LossConfig:
+        """``LossConfig(**d)`` with unknown fields named; retired fields are dropped."""
+        if isinstance(d, dict):
+            d = {k: v for k, v in d.items() if k not in RETIRED_FIELDS}
+        return config_from_dict(cls, d, "loss")

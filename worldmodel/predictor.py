@@ -222,19 +222,6 @@ class Predictor(nn.Module):
         return torch.stack(preds, dim=1).view(b, n, horizon, -1)
 
 
-class RewardHead(nn.Module):
-    """Reward of a transition: ``(z[..., D], a[..., kA]) -> r[...]``."""
-
-    def __init__(self, latent_dim: int, action_block_dim: int, width: int = 256):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(latent_dim + action_block_dim, width), nn.GELU(), nn.Linear(width, 1)
-        )
-
-    def forward(self, z: Tensor, a: Tensor) -> Tensor:
-        return self.net(torch.cat([z, a], dim=-1)).squeeze(-1)
-
-
 class InverseDynamics(nn.Module):
     """Probe: action block from consecutive latents, ``(z_t, z_t+1)[..., D] -> a[..., kA]``."""
 

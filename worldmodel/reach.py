@@ -33,6 +33,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from wmplan.worldmodel.configs import check_ints
+
 REACH_WEIGHTS, REACH_JSON = "reach.safetensors", "reach.json"
 FORMAT = "wmplan.reach"
 
@@ -52,10 +54,7 @@ class ReachConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("hidden", "max_offset", "steps", "batch_size", "val_episodes"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_ints(self, ("hidden", "max_offset", "steps", "batch_size", "val_episodes"))
         if not 0.0 < self.quantile < 1.0:
             raise ValueError(f"quantile must be in (0, 1), got {self.quantile}")
         if not self.lr > 0 or self.weight_decay < 0:
@@ -91,7 +90,7 @@ def pinball(pred: Tensor, target: Tensor, quantile: float) -> Tensor:
 def encode_episodes(model: Any, data: Any, batch: int = 256) -> tuple[Tensor, np.ndarray]:
     """Latents of every recorded frame: ``(z[E, T+1, D], lengths[E])`` (frames past an
     episode's length are left zero). ``model`` has ``encode(uint8 [B, T, H, W, 3])``;
-    ``data`` is an open ``wmplan.worldmodel.dataset.Dataset``."""
+    ``data`` is an open ``wmplan.worldmodel.data.episodes.Dataset``."""
     e_count = data.num_episodes
     lengths = np.asarray(data.lengths, dtype=np.int64)
     z: Tensor | None = None
@@ -164,12 +163,12 @@ def save_reach(directory: str | Path, head: ReachHead, info: dict[str, Any]) -> 
     """Write ``reach.safetensors`` + ``reach.json`` into a checkpoint directory, atomically."""
     from safetensors.torch import save_file
 
-    from wmplan.worldmodel.checkpoint import state_to_tensors, write_json_atomic
+    from wmplan.worldmodel.checkpoint import state_to_tensors
+    from wmplan.worldmodel.files import atomic_path, write_json_atomic
 
     directory = Path(directory)
-    tmp = directory / f".{REACH_WEIGHTS}.tmp"
-    save_file(state_to_tensors(head), str(tmp))
-    tmp.replace(directory / REACH_WEIGHTS)
+    with atomic_path(directory / REACH_WEIGHTS) as tmp:
+        save_file(state_to_tensors(head), str(tmp))
     write_json_atomic(directory / REACH_JSON, {
         "format": FORMAT, "latent_dim": head.latent_dim, "hidden": head.hidden,
         "scale": head.scale, **info,
@@ -211,7 +210,7 @@ def fit_reach(checkpoint: str | Path, data: str | Path, cfg: ReachConfig | None 
     checkpoint directory) on dataset ``data`` and store it beside the weights.
     The dataset must hold the model's task at its image size. Returns ``reach.json``."""
     from wmplan.worldmodel.checkpoint import load_model, resolve
-    from wmplan.worldmodel.dataset import Dataset
+    from wmplan.worldmodel.data.episodes import Dataset
 
     cfg = cfg or ReachConfig()
     directory = resolve(checkpoint)

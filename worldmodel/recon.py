@@ -1,8 +1,8 @@
 """Pixel-reconstruction baseline: the JEPA's encoder and predictor plus a decoder,
 trained to predict the next *pixels* instead of the next embedding.
 
-Same ``encode``/``next``/``rollout`` interface as ``JEPAWorldModel``, so the
-harness can plan with either and compare them. The pixel loss itself prevents
+Same ``encode``/``next``/``rollout`` verbs as the JEPA (both are ``base.WorldModel``s),
+so the harness can plan with either and compare them. The pixel loss itself prevents
 collapse, so no SIGReg is needed.
 """
 
@@ -12,13 +12,13 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from wmplan.worldmodel.base import LossOutput, ModelConfig, WorldModel
 from wmplan.worldmodel.decoder import Decoder
 from wmplan.worldmodel.encoder import frames_to_float
 from wmplan.worldmodel.losses import LossConfig
-from wmplan.worldmodel.model import JEPAWorldModel, LossOutput, ModelConfig
 
 
-class PixelWorldModel(JEPAWorldModel):
+class PixelWorldModel(WorldModel):
     """Encoder + predictor + decoder, trained on pixel reconstruction of current and next frames."""
 
     def __init__(self, config: ModelConfig):
@@ -37,10 +37,9 @@ class PixelWorldModel(JEPAWorldModel):
         actions: Tensor,
         cfg: LossConfig,
         generator: torch.Generator | None = None,
-        rewards: Tensor | None = None,
     ) -> LossOutput:
         """Pixel MSE (in [-1, 1]) of reconstructed frames t, predicted frames t+1 and the
-        open-loop rollout. Shapes as ``JEPAWorldModel.loss``; ``generator`` is unused."""
+        open-loop rollout. Shapes as ``WorldModel.loss``; ``generator`` is unused."""
         del generator
         b, t = frames.shape[:2]
         h = self.config.history
@@ -52,16 +51,9 @@ class PixelWorldModel(JEPAWorldModel):
         nxt = F.mse_loss(self.decoder(z_pred[:, :-1]).view_as(target[:, 1:]), target[:, 1:])
         total = rec + nxt
         metrics = {"recon_loss": rec.item(), "pred_loss": nxt.item()}
-        if cfg.open_loop_weight > 0 and t > h + 1:
-            roll = self.rollout(z[:, :h], actions[:, None, h - 1 : t - 1])[:, 0]
+        roll = self.open_loop(z, actions, cfg)
+        if roll is not None:
             ol = F.mse_loss(self.decoder(roll).view_as(target[:, h:]), target[:, h:])
             total = total + cfg.open_loop_weight * ol
             metrics["open_loop_loss"] = ol.item()
-        if self.reward is not None and rewards is not None:
-            r = F.mse_loss(self.reward(z[:, :-1], actions[:, :-1]), rewards[:, :-1])
-            total = total + cfg.reward_weight * r
-            metrics["reward_loss"] = r.item()
-        with torch.no_grad():
-            metrics["z_std"] = z.reshape(b * t, -1).std(dim=0).mean().item()
-        metrics["loss"] = total.item()
-        return LossOutput(total, metrics)
+        return self.finish(total, metrics, z)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +25,18 @@ from typing import Any, Protocol
 import torch
 
 from wmplan.worldmodel import checkpoint as ckpt
+from wmplan.worldmodel.base import ModelConfig, WorldModel, drop_retired_fields
+from wmplan.worldmodel.configs import check_ints, read_config_file
+from wmplan.worldmodel.configs import from_dict as config_from_dict
+from wmplan.worldmodel.files import write_json_atomic, write_text_atomic
+from wmplan.worldmodel.losses import RETIRED_FIELDS as RETIRED_LOSS_FIELDS
 from wmplan.worldmodel.losses import LossConfig
-from wmplan.worldmodel.model import JEPAWorldModel, ModelConfig, build_model
+from wmplan.worldmodel.model import build_model
 from wmplan.worldmodel.progress import check_mode as check_progress_mode
 from wmplan.worldmodel.progress import progress as make_progress
+from wmplan.worldmodel.provenance import data_metadata
 from wmplan.worldmodel.provenance import provenance as provenance_of_code
+from wmplan.worldmodel.tracking import start_wandb
 
 CONFIG_FILE = "train_config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -78,7 +84,7 @@ class TrainConfig:
         if isinstance(self.model, dict):
             object.__setattr__(self, "model", ModelConfig.from_dict(self.model))
         if isinstance(self.loss, dict):
-            object.__setattr__(self, "loss", _from_dict(LossConfig, self.loss, "loss"))
+            object.__setattr__(self, "loss", LossConfig.from_dict(self.loss))
         for name, kind in (("model", ModelConfig), ("loss", LossConfig)):
             if not isinstance(getattr(self, name), kind):
                 raise ValueError(
@@ -88,15 +94,9 @@ class TrainConfig:
         if isinstance(self.progress, bool):  # older configs stored a flag
             object.__setattr__(self, "progress", "auto" if self.progress else "none")
         check_progress_mode(self.progress)
-        positive = ("window", "batch_size", "steps", "threads", "log_every",
-                    "checkpoint_every", "keep_checkpoints")  # fmt: skip
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        for name in ("warmup_steps", "val_every", "seed"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        check_ints(self, ("window", "batch_size", "steps", "threads", "log_every",
+                          "checkpoint_every", "keep_checkpoints"))  # fmt: skip
+        check_ints(self, ("warmup_steps", "val_every", "seed"), minimum=0)
         if self.window < self.model.history + 1:
             raise ValueError(
                 f"window must be >= model.history + 1 = {self.model.history + 1}, got {self.window}"
@@ -121,52 +121,21 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        return _from_dict(cls, d, "train config")
+        return config_from_dict(cls, d, "train config")
 
     @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        """Read a JSON or YAML file (nested ``model:``/``loss:`` sections), then apply overrides."""
+        """Read a JSON or YAML file (nested ``model:``/``loss:`` sections), then apply
+        overrides (None: keep the file's). A file that sets ``model.image_size`` or
+        ``model.action_dim`` other than the dataset's is refused."""
         d = read_config_file(path)
         d.update({k: v for k, v in overrides.items() if v is not None})
         try:
-            return cls.from_dict(d)
+            cfg = cls.from_dict(d)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{path}: {exc}") from None
-
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """The mapping in a JSON or YAML config file; ValueError naming the file (and the
-    line, for YAML/JSON syntax errors) for anything else."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--config {path}: no such file")
-    text = path.read_text()
-    if path.suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            d = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ValueError(f"{path}{line}: not valid YAML (safe subset): {reason}") from None
-    else:
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(d, dict):
-        raise ValueError(f"{path}: expected a mapping of config fields, got a {type(d).__name__}")
-    return d
-
-
-def _from_dict(cls, d: dict[str, Any], what: str):
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(d) - known
-    if unknown:
-        raise ValueError(f"unknown {what} fields {sorted(unknown)}; valid: {sorted(known)}")
-    return cls(**d)
+        _check_pinned_dims(path, cfg)
+        return cfg
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:
@@ -199,53 +168,9 @@ class WindowSource(Protocol):
         """Restore a position from ``state_dict``."""
 
 
-class TensorWindows:
-    """Windows drawn from in-memory episodes (tests, benchmarks, small datasets).
-
-    ``frames``: uint8 ``[E, F, H, W, 3]`` (one frame per action block);
-    ``actions``: ``[E, F, k*A]`` (block f leads frame f to f+1; the last is
-    unused). The last ``val_fraction`` of episodes are held out. Sampling uses a
-    seeded ``torch.Generator`` whose state is the resumable position.
-    """
-
-    def __init__(self, frames, actions, window: int, action_dim: int, seed: int = 0,
-                 val_fraction: float = 0.05):  # fmt: skip
-        e, f = frames.shape[:2]
-        if f < window:
-            raise ValueError(f"episodes have {f} frames, fewer than window {window}")
-        n_val = max(1, int(round(e * val_fraction))) if e > 1 else 0
-        self.frames, self.actions = frames, actions.float()
-        self.train_eps, self.val_eps = e - n_val, n_val
-        self.window, self.image_size, self.action_dim = window, frames.shape[2], action_dim
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def _gather(self, ep: torch.Tensor, start: torch.Tensor):
-        idx = start[:, None] + torch.arange(self.window)
-        return self.frames[ep[:, None], idx], self.actions[ep[:, None], idx]
-
-    def sample(self, batch_size: int):
-        g = self.generator
-        ep = torch.randint(0, self.train_eps, (batch_size,), generator=g)
-        start = torch.randint(0, self.frames.shape[1] - self.window + 1, (batch_size,), generator=g)
-        return self._gather(ep, start)
-
-    def val_batch(self, batch_size: int):
-        g = torch.Generator().manual_seed(12345)
-        ep = self.train_eps + torch.randint(0, max(1, self.val_eps), (batch_size,), generator=g)
-        ep = ep.clamp(max=self.frames.shape[0] - 1)
-        start = torch.randint(0, self.frames.shape[1] - self.window + 1, (batch_size,), generator=g)
-        return self._gather(ep, start)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.get_state().tolist()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.generator.set_state(torch.tensor(state["generator"], dtype=torch.uint8))
-
-
 def open_data(cfg: TrainConfig) -> WindowSource:
     """The training-window source for ``cfg.data`` (HDF5 episodes)."""
-    from wmplan.worldmodel.data import open_windows
+    from wmplan.worldmodel.data.windows import open_windows
 
     return open_windows(
         cfg.data,
@@ -288,13 +213,11 @@ def _truncate_metrics(path: Path, step: int) -> None:
     if not path.exists():
         return
     keep = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(ln + "\n" for ln in keep))
-    os.replace(tmp, path)
+    write_text_atomic(path, "".join(ln + "\n" for ln in keep))
 
 
 @torch.no_grad()
-def validate(model: JEPAWorldModel, frames: torch.Tensor, actions: torch.Tensor,
+def validate(model: WorldModel, frames: torch.Tensor, actions: torch.Tensor,
              cfg: LossConfig) -> dict[str, float]:  # fmt: skip
     """Held-out losses plus the one-step error relative to copy-last (lower is better)."""
     was_training = model.training
@@ -344,7 +267,7 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
     out.mkdir(parents=True, exist_ok=True)
     fingerprint = _data_fingerprint(cfg) if own_data else None
     if saved is not None:
-        now = cfg.to_dict()
+        now, saved = cfg.to_dict(), _without_retired_fields(saved)
         diff = sorted(k for k in now if k not in VOLATILE and saved.get(k) != now[k])
         if diff:
             raise ValueError(
@@ -352,7 +275,7 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
                 "or the same config to resume"
             )
     else:
-        ckpt.write_json_atomic(config_path, cfg.to_dict())
+        write_json_atomic(config_path, cfg.to_dict())
 
     with torch.random.fork_rng(devices=[]):  # seeded init, caller's RNG untouched
         torch.manual_seed(cfg.seed)
@@ -393,7 +316,7 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
             model,
             model_cfg.to_dict(),
             metadata={"task": task, "step": step, "train": cfg.to_dict(),
-                      **_data_metadata(cfg, fingerprint), **provenance},
+                      **data_metadata(cfg.data, cfg.out, fingerprint), **provenance},
             trainer_tensors=opt_tensors,
             trainer_json={"step": step, "elapsed_s": elapsed, "frames_seen": frames_seen,
                           "optimizer": opt_json, "data": data.state_dict(),
@@ -404,7 +327,10 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
     provenance = {"provenance": provenance_of_code()}
     # The task the model can plan on: as asked, else as the dataset says.
     task = cfg.task or getattr(getattr(data, "meta", None), "task_id", "")
-    run = _start_wandb(cfg, resumed_from) if cfg.wandb else None
+    run = None
+    if cfg.wandb:
+        run = start_wandb(cfg.wandb_mode, cfg.wandb_project, Path(cfg.out).name, cfg.to_dict(),
+                          out, resume=bool(resumed_from))  # fmt: skip
     if cfg.compile:
         model.encoder.compile()
         model.predictor.compile()
@@ -470,18 +396,6 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
     return TrainResult(out, step, last, fps, resumed_from)
 
 
-def train_from_options(config_file: str | None = None, kind: str | None = None,
-                       **options: Any) -> TrainResult:  # fmt: skip
-    """``train`` from a config file (optional) plus flat options (None = keep the file's)."""
-    options = {k: v for k, v in options.items() if v is not None}
-    cfg = TrainConfig.from_file(config_file, **options) if config_file else TrainConfig(**options)
-    if kind is not None:
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, kind=kind))
-    if config_file:
-        _check_pinned_dims(config_file, cfg)
-    return train(cfg)
-
-
 class TrainingDiverged(ValueError):
     """The loss became NaN or inf: training stops and saves nothing from that step."""
 
@@ -489,7 +403,7 @@ class TrainingDiverged(ValueError):
 def _check_pinned_dims(config_file: str | Path, cfg: TrainConfig) -> None:
     """The dataset fixes model.image_size and model.action_dim: a config file that sets
     them to other values is refused instead of silently overridden."""
-    from wmplan.worldmodel.dataset import Dataset
+    from wmplan.worldmodel.data.episodes import Dataset
 
     model = read_config_file(config_file).get("model") or {}
     pinned = {k: model[k] for k in ("image_size", "action_dim") if k in model}
@@ -506,7 +420,7 @@ def _check_pinned_dims(config_file: str | Path, cfg: TrainConfig) -> None:
 
 
 def _data_fingerprint(cfg: TrainConfig) -> dict[str, Any] | None:
-    from wmplan.worldmodel.dataset import Dataset
+    from wmplan.worldmodel.data.episodes import Dataset
 
     if not cfg.data or "," in cfg.data:
         return None
@@ -514,25 +428,15 @@ def _data_fingerprint(cfg: TrainConfig) -> dict[str, Any] | None:
         return d.fingerprint()
 
 
-def _data_metadata(cfg: TrainConfig, fingerprint: dict[str, Any] | None) -> dict[str, Any]:
-    """The dataset as given, as seen from the run directory (so a run moved together
-    with its data, or used from another working directory, still finds it), and
-    its fingerprint."""
-    meta: dict[str, Any] = {"data": cfg.data, "data_fingerprint": fingerprint}
-    if cfg.data:
-        meta["data_from_run"] = os.path.relpath(Path(cfg.data).resolve(), Path(cfg.out).resolve())
-    return meta
-
-
-def data_path_of(checkpoint_dir: str | Path, metadata: dict[str, Any]) -> Path | None:
-    """The dataset a checkpoint was trained on, resolved relative to its run directory
-    (``<run>/checkpoints/step_X``), not the working directory; None if unrecorded."""
-    rel = metadata.get("data_from_run")
-    if not isinstance(rel, str) or not rel:
-        return None
-    ckpt_dir = Path(checkpoint_dir)
-    run = ckpt_dir.parent.parent if ckpt_dir.parent.name == "checkpoints" else ckpt_dir.parent
-    return Path(os.path.normpath(run / rel))
+def _without_retired_fields(saved: dict[str, Any]) -> dict[str, Any]:
+    """A run's saved config as this version writes it: fields older versions wrote and
+    this one drops (``model.reward_head``, ``loss.reward_weight``) are removed."""
+    saved = dict(saved)
+    if isinstance(saved.get("model"), dict):
+        saved["model"] = drop_retired_fields(saved["model"])
+    if isinstance(saved.get("loss"), dict):
+        saved["loss"] = {k: v for k, v in saved["loss"].items() if k not in RETIRED_LOSS_FIELDS}
+    return saved
 
 
 def _check_same_data(cfg: TrainConfig, saved: dict[str, Any], fingerprint: dict | None) -> None:
@@ -551,19 +455,3 @@ def _progress(cfg: TrainConfig, initial: int):
     if cfg.progress == "none":
         return None
     return make_progress(cfg.steps, "train", cfg.progress, unit="step", initial=initial)
-
-
-def _start_wandb(cfg: TrainConfig, resumed_from: int):
-    """wandb run (offline unless asked); never required, never given the API key."""
-    try:
-        import wandb
-    except ImportError as exc:
-        raise ValueError("wandb logging was asked for but wandb is not installed: "
-                         "pip install 'wmplan[wandb]' (or drop --wandb)") from exc  # fmt: skip
-    os.environ.setdefault("WANDB_MODE", cfg.wandb_mode)
-    os.environ.setdefault("WANDB_DIR", str(Path(cfg.out)))
-    # dir= as well as WANDB_DIR: wandb reads the environment once per process, so a
-    # run started after another wandb run in the same process would log to the cwd.
-    return wandb.init(project=cfg.wandb_project, name=Path(cfg.out).name, config=cfg.to_dict(),
-                      resume="allow" if resumed_from else None, mode=cfg.wandb_mode,
-                      dir=str(Path(cfg.out)))  # fmt: skip

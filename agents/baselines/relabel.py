@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wmplan.worldmodel.dataset import Dataset
+from wmplan.worldmodel.data.episodes import Dataset
 
 
 @dataclass(frozen=True)

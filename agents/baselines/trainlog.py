@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from wmplan.worldmodel.checkpoint import write_json_atomic
+from wmplan.worldmodel.files import write_json_atomic
 
 
 @contextmanager

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from wmplan.envs.policies import PolicyConfig
-from wmplan.worldmodel.collect import CollectConfig, collect
-from wmplan.worldmodel.dataset import FIELDS, Dataset
+from wmplan.worldmodel.data.collect import CollectConfig, collect
+from wmplan.worldmodel.data.episodes import FIELDS, Dataset
 
 
 def _cpu_seconds() -> float:

@@ -22,12 +22,32 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from wmplan.worldmodel.data import EpisodeWindows, WindowConfig, to_model_input
-from wmplan.worldmodel.dataset import DatasetMeta, EpisodeWriter, synthetic_episodes
+from wmplan.worldmodel.base import ModelConfig
+from wmplan.worldmodel.data.episodes import DatasetMeta, Episode, EpisodeWriter
+from wmplan.worldmodel.data.windows import EpisodeWindows, WindowConfig, to_model_input
 from wmplan.worldmodel.losses import LossConfig
-from wmplan.worldmodel.model import ModelConfig, build_model
+from wmplan.worldmodel.model import build_model
+
+
+def moving_square(meta: DatasetMeta, i: int) -> Episode:
+    """Episode ``i``: a bright square sliding across a flat background (frames that
+    compress like rendered ones), pixel (0, 0) = (step, episode), zero actions and states."""
+    t, h = meta.steps, meta.image_size
+    yy, xx = np.mgrid[0:h, 0:h]
+    cx = (i * 7 + np.arange(t + 1) * 2) % h  # [T+1] square centre per frame
+    inside = (abs(xx - cx[:, None, None]) < h // 8) & (abs(yy - h // 2) < h // 8)
+    pixels = np.where(inside[..., None], np.uint8([200, 120, 60]), np.uint8(40))
+    pixels[:, 0, 0, :2] = np.stack([np.arange(t + 1) % 256, np.full(t + 1, i % 256)], -1)
+    s, p = meta.state_dim, meta.physics_state_dim
+    return Episode(
+        pixels=pixels, actions=np.zeros((t, meta.action_dim)), states=np.zeros((t + 1, s)),
+        physics_states=np.zeros((t + 1, p)), rewards=np.zeros(t),
+        success=np.arange(t + 1) == t, goal_pixels=pixels[-1], goal_states=np.zeros(s),
+        goal_physics_states=np.zeros(p), length=t, episode_index=i, reset_seed=i,
+    )  # fmt: skip
 
 
 def synthetic_dataset(folder: Path, episodes: int = 200) -> Path:
@@ -38,8 +58,8 @@ def synthetic_dataset(folder: Path, episodes: int = 200) -> Path:
     )  # fmt: skip
     path = folder / "synthetic.h5"
     with EpisodeWriter(path, meta) as writer:
-        for episode in synthetic_episodes(meta, episodes):
-            writer.append(episode)
+        for i in range(episodes):
+            writer.append(moving_square(meta, i))
     return path
 
 

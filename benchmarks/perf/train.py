@@ -19,8 +19,9 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from wmplan.worldmodel.base import ModelConfig
 from wmplan.worldmodel.losses import LossConfig
-from wmplan.worldmodel.model import ModelConfig, build_model
+from wmplan.worldmodel.model import build_model
 
 
 def matmul_flops_per_s(n: int = 2048, repeats: int = 10) -> float:

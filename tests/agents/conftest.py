@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wmplan.envs.policies import PolicyConfig
-from wmplan.worldmodel.collect import CollectConfig, collect
+from wmplan.worldmodel.data.collect import CollectConfig, collect
 
 
 @pytest.fixture(scope="session")

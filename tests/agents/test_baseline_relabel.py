@@ -6,9 +6,10 @@ import dataclasses
 
 import numpy as np
 import pytest
+from synthetic_data import synthetic_episodes
 
 from wmplan.agents.baselines.relabel import GoalDataset, GoalSampling
-from wmplan.worldmodel.dataset import DatasetMeta, EpisodeWriter, synthetic_episodes
+from wmplan.worldmodel.data.episodes import DatasetMeta, EpisodeWriter
 
 META = DatasetMeta(
     task_id="wmplan/Synthetic-v0", image_size=16, action_repeat=1, steps=20, action_dim=2,

@@ -9,8 +9,9 @@ import wmplan.envs
 from wmplan.benchmarks.agents import availability, build_agent, fingerprint, is_privileged
 from wmplan.benchmarks.episode import run_episode
 from wmplan.benchmarks.suite import AgentSpec, PlannerSpec, ProtocolConfig
+from wmplan.worldmodel.base import ModelConfig
 from wmplan.worldmodel.checkpoint import save_checkpoint
-from wmplan.worldmodel.model import ModelConfig, build_model
+from wmplan.worldmodel.model import build_model
 
 TINY_CEM = PlannerSpec("cem", (("num_samples", 16), ("iterations", 2), ("num_elites", 4)))
 

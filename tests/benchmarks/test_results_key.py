@@ -10,8 +10,9 @@ import torch
 
 from wmplan.benchmarks.runner import plan_jobs
 from wmplan.benchmarks.suite import AgentSpec, PlannerSpec, ProtocolConfig, SuiteConfig
+from wmplan.worldmodel.base import ModelConfig
 from wmplan.worldmodel.checkpoint import save_checkpoint
-from wmplan.worldmodel.model import ModelConfig, build_model
+from wmplan.worldmodel.model import build_model
 
 TASK = "wmplan/Reacher-v0"
 CEM = PlannerSpec("cem", (("num_samples", 16), ("iterations", 2), ("num_elites", 4)))

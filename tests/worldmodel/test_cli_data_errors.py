@@ -11,10 +11,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from synthetic_data import synthetic_episodes
 from wm_fixtures import META, TINY, write_synthetic
 
 from wmplan.worldmodel import checkpoint as ckpt
-from wmplan.worldmodel.dataset import EpisodeWriter, synthetic_episodes
+from wmplan.worldmodel.data.episodes import EpisodeWriter
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.train import TrainConfig, train
 

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from wmplan.envs.policies import PolicyConfig
-from wmplan.worldmodel.collect import (
+from wmplan.worldmodel.data.collect import (
     CollectConfig,
     collect,
     collect_episode,
     make_env,
     shard_path,
 )
-from wmplan.worldmodel.dataset import FIELDS, Dataset, DatasetError
+from wmplan.worldmodel.data.episodes import FIELDS, Dataset, DatasetError
 
 TASK = "wmplan/Reacher-v0"
 CONFIG = CollectConfig(
@@ -128,8 +128,8 @@ def collect_parts_only(config: CollectConfig, out: Path) -> None:
     collect(config, out, workers=1, progress=False)
     parts = out.with_name(out.name + ".parts")
     parts.mkdir()
-    from wmplan.worldmodel.collect import _write_manifest
-    from wmplan.worldmodel.dataset import EpisodeWriter
+    from wmplan.worldmodel.data.collect import _write_manifest
+    from wmplan.worldmodel.data.episodes import EpisodeWriter
 
     _write_manifest(parts, config)
     with Dataset(out) as d:
@@ -193,7 +193,7 @@ def test_sigkill_then_rerun_resumes_without_loss_or_duplicates(reference, tmp_pa
 
 
 def test_a_second_concurrent_collection_is_refused(tmp_path):
-    from wmplan.worldmodel.collect import _lock
+    from wmplan.worldmodel.data.collect import _lock
 
     out = tmp_path / "d.h5"
     parts = out.with_name("d.h5.parts")

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from synthetic_data import synthetic_episodes
 
-from wmplan.worldmodel.data import EpisodeWindows, WindowConfig, open_windows, to_model_input
-from wmplan.worldmodel.dataset import (
-    DatasetError,
-    DatasetMeta,
-    EpisodeWriter,
-    synthetic_episodes,
+from wmplan.worldmodel.data.episodes import DatasetError, DatasetMeta, EpisodeWriter
+from wmplan.worldmodel.data.windows import (
+    EpisodeWindows,
+    WindowConfig,
+    open_windows,
+    to_model_input,
 )
 
 META = DatasetMeta(

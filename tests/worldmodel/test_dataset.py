@@ -9,9 +9,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from synthetic_data import synthetic_episodes
 
 from wmplan.benchmarks.cli import main as cli
-from wmplan.worldmodel.dataset import (
+from wmplan.worldmodel.data.episodes import (
     FIELDS,
     SCHEMA,
     SCHEMA_VERSION,
@@ -20,12 +21,9 @@ from wmplan.worldmodel.dataset import (
     DatasetMeta,
     DatasetNotFoundError,
     EpisodeWriter,
-    format_summary,
-    inspect,
     merge,
-    synthetic_episodes,
-    write_videos,
 )
+from wmplan.worldmodel.data.inspect import format_summary, inspect, write_videos
 
 META = DatasetMeta(
     task_id="wmplan/Synthetic-v0",

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from wmplan.benchmarks.cli import main
-from wmplan.worldmodel.collect import CollectConfig, collect
-from wmplan.worldmodel.dataset import Dataset
+from wmplan.worldmodel.data.collect import CollectConfig, collect
+from wmplan.worldmodel.data.episodes import Dataset
 from wmplan.worldmodel.export import export_minari
 
 minari = pytest.importorskip("minari")  # in the dev extra; 'wmplan[minari]' for users

@@ -8,8 +8,9 @@ import pytest
 import torch
 from wm_fixtures import TINY
 
+from wmplan.worldmodel.base import ModelConfig, WorldModel
 from wmplan.worldmodel.losses import LossConfig
-from wmplan.worldmodel.model import JEPAWorldModel, ModelConfig, build_model
+from wmplan.worldmodel.model import JEPAWorldModel, build_model
 from wmplan.worldmodel.recon import PixelWorldModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -82,11 +83,10 @@ def test_rollout_samples_are_independent_and_match_single_runs():
 @pytest.mark.parametrize("anti_collapse", ["sigreg", "vicreg"])
 @pytest.mark.parametrize("kind", ["jepa", "recon"])
 def test_gradients_reach_encoder_and_predictor(kind, anti_collapse):
-    cfg = dataclasses.replace(TINY, kind=kind, reward_head=True, inverse_dynamics=True)
+    cfg = dataclasses.replace(TINY, kind=kind, inverse_dynamics=True)
     model = build_model(cfg).train()
     out = model.loss(frames(4, 5), actions(4, 5, 4), LossConfig(anti_collapse=anti_collapse,
-                     sigreg_directions=32), torch.Generator().manual_seed(0),
-                     rewards=torch.rand(4, 5))  # fmt: skip
+                     sigreg_directions=32), torch.Generator().manual_seed(0))  # fmt: skip
     out.loss.backward()
     assert torch.isfinite(out.loss)
     for name in ("encoder", "predictor"):
@@ -113,3 +113,16 @@ def test_bad_loss_config_names_the_field():
         LossConfig(anti_collapse="ema")
     with pytest.raises(ValueError, match="sigreg_weight"):
         LossConfig(sigreg_weight=-1)
+
+
+def test_configs_of_older_versions_load_without_the_retired_reward_head():
+    old = {**TINY.to_dict(), "reward_head": False}
+    assert ModelConfig.from_dict(old) == TINY
+    assert LossConfig.from_dict({"reward_weight": 1.0}) == LossConfig()
+    with pytest.raises(ValueError, match="reward_head"):
+        ModelConfig.from_dict({**TINY.to_dict(), "reward_head": True})
+
+
+def test_the_pixel_baseline_is_a_world_model_but_not_a_jepa():
+    model = build_model(dataclasses.replace(TINY, kind="recon"))
+    assert isinstance(model, WorldModel) and not isinstance(model, JEPAWorldModel)

@@ -114,7 +114,7 @@ def test_fit_reach_on_a_checkpoint_writes_a_head_the_world_model_loads(tmp_path)
     assert json.loads((ckpt / REACH_JSON).read_text())["latent_dim"] == TINY.latent_dim
     wm = WorldModel.load(ckpt)
     assert wm.reach is not None
-    from wmplan.worldmodel.dataset import Dataset
+    from wmplan.worldmodel.data.episodes import Dataset
 
     with Dataset(data) as ds:
         z, lengths = encode_episodes(model.eval(), ds)

@@ -87,7 +87,7 @@ def test_resuming_with_another_config_is_refused(tmp_path):
 @pytest.fixture(scope="module")
 def reacher_data(tmp_path_factory) -> Path:
     """Forty short real Reacher episodes (rendered by MuJoCo at 32 px)."""
-    from wmplan.worldmodel.collect import CollectConfig, collect
+    from wmplan.worldmodel.data.collect import CollectConfig, collect
 
     out = tmp_path_factory.mktemp("reacher") / "reacher.h5"
     config = CollectConfig(

@@ -4,24 +4,24 @@ checkpoints record what produced them; bad config files are named errors."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 import torch
+from synthetic_data import synthetic_episodes
 from wm_fixtures import META, TINY, write_synthetic
 
 from wmplan.worldmodel import checkpoint as ckpt
-from wmplan.worldmodel.dataset import Dataset, EpisodeWriter, synthetic_episodes
+from wmplan.worldmodel.data.episodes import Dataset, EpisodeWriter
 from wmplan.worldmodel.evaluate import evaluate_checkpoint
 from wmplan.worldmodel.losses import LossConfig
+from wmplan.worldmodel.provenance import data_path_of
 from wmplan.worldmodel.train import (
-    TensorWindows,
     TrainConfig,
     TrainingDiverged,
-    data_path_of,
     train,
-    train_from_options,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -37,14 +37,44 @@ def tiny_config(tmp_path: Path, data: Path | str, **kw) -> TrainConfig:
     return TrainConfig(**base)
 
 
+class NaNActionWindows:
+    """A window source whose action blocks hold NaN (what a NaN action in memory does
+    to the loss): frames uint8 [B, 4, 16, 16, 3], actions [B, 4, 4]."""
+
+    image_size, action_dim = 16, 2
+
+    def sample(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        frames = torch.randint(0, 256, (batch_size, 4, 16, 16, 3), dtype=torch.uint8)
+        actions = torch.zeros(batch_size, 4, 4)
+        actions[:, :, 0] = float("nan")
+        return frames, actions
+
+    val_batch = sample
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
 def test_a_nan_loss_stops_training_with_a_named_error_and_saves_nothing(tmp_path):
-    frames = torch.randint(0, 256, (6, 8, 16, 16, 3), dtype=torch.uint8)
-    actions = torch.zeros(6, 8, 4)
-    actions[:, :, 0] = float("nan")  # what a NaN action in memory does to the loss
-    windows = TensorWindows(frames, actions, window=4, action_dim=2)
+    windows = NaNActionWindows()
     with pytest.raises(TrainingDiverged, match="loss is nan at step 1"):
         train(tiny_config(tmp_path, ""), data=windows)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_run_written_with_the_retired_reward_fields_resumes(tmp_path):
+    data = write_synthetic(tmp_path / "syn.h5")
+    train(tiny_config(tmp_path, data, steps=10))
+    ckpt.update_latest(tmp_path / "run" / "checkpoints", "step_00000005", keep=0)
+    # What older versions wrote: model.reward_head false, loss.reward_weight.
+    path = tmp_path / "run" / "train_config.json"
+    saved = json.loads(path.read_text())
+    saved["model"]["reward_head"], saved["loss"]["reward_weight"] = False, 1.0
+    path.write_text(json.dumps(saved))
+    assert train(tiny_config(tmp_path, data, steps=10)).resumed_from == 5
 
 
 def test_resuming_on_a_different_dataset_at_the_same_path_is_refused(tmp_path):
@@ -101,7 +131,7 @@ def test_config_file_dims_that_the_dataset_contradicts_are_refused(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("steps: 2\nmodel:\n  image_size: 128\n")
     with pytest.raises(ValueError, match="model.image_size is 128 but .*syn.h5 has image_size 16"):
-        train_from_options(config_file=str(config), data=str(data), out=str(tmp_path / "r"))
+        train(TrainConfig.from_file(config, data=str(data), out=str(tmp_path / "r")))
     assert not (tmp_path / "r").exists()
 
 

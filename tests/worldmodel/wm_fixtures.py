@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from synthetic_data import synthetic_episodes
 
-from wmplan.worldmodel.dataset import DatasetMeta, EpisodeWriter, synthetic_episodes
-from wmplan.worldmodel.model import ModelConfig
+from wmplan.worldmodel.base import ModelConfig
+from wmplan.worldmodel.data.episodes import DatasetMeta, EpisodeWriter
 
 TINY = ModelConfig(
     image_size=16,

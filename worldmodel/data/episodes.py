@@ -1,30 +1,34 @@
 """Episode datasets on disk: one HDF5 file per dataset (schema in docs/dataset.md).
 
+(Longer than most modules, ~700 lines: one file format's schema, writer, reader and
+merge belong together.)
+
 Every per-episode array has the episode as its first axis and is chunked per
 episode (``pixels`` in chunks of a few frames of one episode), so a reader
 touches only the episodes it needs and chunks can be copied between files
 without recompressing. Files are always written under a temporary name and
 renamed into place, so a reader never sees half a file.
 
-``EpisodeWriter`` writes a file, ``Dataset`` reads and validates one,
-``inspect`` summarises, ``merge`` concatenates compatible files.
+``EpisodeWriter`` writes a file, ``Dataset`` reads and validates one, ``merge``
+concatenates compatible files (``data.inspect`` summarises one).
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
 import platform
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
+
+from wmplan.worldmodel.configs import check_ints
+from wmplan.worldmodel.files import TMP_MARK, publish, temporary_path
+from wmplan.worldmodel.provenance import package_version
 
 SCHEMA = "wmplan.episodes"
 SCHEMA_VERSION = 1
@@ -85,15 +89,9 @@ def check_finite(where: str | Path, name: str, array: np.ndarray, first_episode:
 
 
 def _versions() -> dict[str, str]:
-    def version(name: str) -> str:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return "unknown"
-
     return {
-        "wmplan": version("wmplan"),
-        "mujoco": version("mujoco"),
+        "wmplan": package_version("wmplan"),
+        "mujoco": package_version("mujoco"),
         "h5py": h5py.__version__,
         "hdf5": h5py.version.hdf5_version,
         "numpy": np.__version__,
@@ -133,14 +131,8 @@ class DatasetMeta:
     def __post_init__(self) -> None:
         if not self.task_id:
             raise ValueError("task_id must be a non-empty string")
-        for name in ("image_size", "action_repeat", "steps", "action_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        for name in ("state_dim", "physics_state_dim", "frames_per_chunk"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        check_ints(self, ("image_size", "action_repeat", "steps", "action_dim"), minimum=1)
+        check_ints(self, ("state_dim", "physics_state_dim", "frames_per_chunk"), minimum=0)
         if self.compression not in COMPRESSIONS:
             raise ValueError(
                 f"compression must be one of {list(COMPRESSIONS)}, got {self.compression!r}"
@@ -300,7 +292,8 @@ class Episode:
 class EpisodeWriter:
     """Write episodes to a new dataset file, atomically.
 
-    Episodes go to ``<path>.tmp-<pid>``; ``close()`` flushes, fsyncs and renames
+    Episodes go to ``.<name>.tmp-<pid>`` beside ``path`` (``files.temporary_path``);
+    ``close()`` flushes, fsyncs and renames
     it to ``path``. If the process dies first, ``path`` is untouched and only a
     temporary file is left (``remove_stale_temporaries`` cleans those up).
 
@@ -310,7 +303,7 @@ class EpisodeWriter:
     def __init__(self, path: str | Path, meta: DatasetMeta):
         self.path = Path(path)
         self.meta = meta.with_defaults()
-        self.tmp_path = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        self.tmp_path = temporary_path(self.path)
         self.num_episodes = 0
         self._file = h5py.File(self.tmp_path, "w")
         self._file.attrs.update(self.meta.to_attrs())
@@ -377,9 +370,7 @@ class EpisodeWriter:
         self._file.attrs["num_episodes"] = self.num_episodes
         self._file.close()
         self._file = None
-        fsync_path(self.tmp_path)
-        os.replace(self.tmp_path, self.path)
-        fsync_path(self.path.parent)
+        publish(self.tmp_path, self.path)
         return self.path
 
     def abort(self) -> None:
@@ -399,20 +390,13 @@ class EpisodeWriter:
             self.abort()
 
 
-def fsync_path(path: str | Path) -> None:
-    """fsync a file or directory, so a rename after it survives a power loss."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def remove_stale_temporaries(path: str | Path) -> list[Path]:
-    """Delete ``<path>.tmp-*`` files left by killed writers; returns what was removed."""
+    """Delete the temporaries of ``path`` left by killed writers (``.<name>.tmp-*``, and
+    ``<name>.tmp-*`` of older wmplan versions); returns what was removed."""
     path = Path(path)
     removed = []
-    for tmp in path.parent.glob(f"{path.name}.tmp-*"):
+    stale = [*path.parent.glob(f".{path.name}{TMP_MARK}*"), *path.parent.glob(f"{path.name}{TMP_MARK}*")]
+    for tmp in stale:
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
@@ -704,123 +688,21 @@ def merge(out: str | Path, inputs: Sequence[str | Path], force: bool = False) ->
             versions={},
             sources=sources,
         )
-        remove_stale_temporaries(out)
-        with EpisodeWriter(out, meta) as writer:
-            for d in datasets:
-                writer.append_raw(d.file)
+        write_concatenated(out, meta, datasets)
     finally:
         for d in datasets:
             d.close()
     return out
 
 
-def inspect(path: str | Path, verify: bool = True) -> dict[str, Any]:
-    """Summary of a dataset as a JSON-able dict (see ``format_summary``).
-
-    With ``verify`` every chunk is decoded, so corruption is reported here.
-    """
-    with Dataset(path) as d:
-        n = d.num_episodes
-        lengths = d.lengths
-        summary: dict[str, Any] = {
-            "path": str(d.path),
-            "episodes": n,
-            "steps": int(lengths.sum()),
-            "frames": int((lengths + 1).sum()),
-            "size_bytes": d.path.stat().st_size,
-            "pixel_bytes_uncompressed": int((lengths + 1).sum()) * d.meta.image_size**2 * 3,
-            "attributes": {k: v for k, v in asdict(d.meta).items()},
-        }
-        if n:
-            actions = d.read("actions")
-            states = d.read("states")
-            rewards = d.read("rewards")
-            success = d.read("success")
-            for name, array in (("actions", actions), ("states", states), ("rewards", rewards)):
-                check_finite(d.path, name, array)
-            valid_a = np.arange(d.meta.steps)[None, :] < lengths[:, None]
-            valid_s = np.arange(d.meta.steps + 1)[None, :] <= lengths[:, None]
-            a, s = actions[valid_a], states[valid_s]
-            final_success = success[np.arange(n), lengths]
-            summary.update(
-                action_min=a.min(0).tolist() if a.size else [],
-                action_max=a.max(0).tolist() if a.size else [],
-                action_mean=a.mean(0).tolist() if a.size else [],
-                action_std=a.std(0).tolist() if a.size else [],
-                state_min=s.min(0).tolist() if s.size else [],
-                state_max=s.max(0).tolist() if s.size else [],
-                reward_mean_per_episode=float(rewards.sum(1).mean()),
-                success_any_rate=float((success & valid_s).any(1).mean()),
-                success_final_rate=float(final_success.mean()),
-            )
-            if verify:
-                d.verify()
-        return summary
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    """Human-readable text of ``inspect``'s summary."""
-    attrs = summary["attributes"]
-    size = summary["size_bytes"]
-    raw = summary["pixel_bytes_uncompressed"]
-    lines = [
-        f"dataset      {summary['path']}",
-        f"task         {attrs['task_id']}  ({attrs['image_size']}px, action_repeat "
-        f"{attrs['action_repeat']}, camera {attrs['camera'] or '-'})",
-        f"episodes     {summary['episodes']}  x  {attrs['steps']} steps  "
-        f"({summary['frames']} frames, {summary['steps']} actions)",
-        f"size         {size / 1e6:.1f} MB on disk; pixels {raw / 1e6:.1f} MB uncompressed "
-        f"({raw / max(size, 1):.1f}x, {attrs['compression']})",
-        f"policy       {attrs['policy']} {json.dumps(attrs['policy_params'])}",
-        f"seed         {attrs['seed']}",
-        f"created      {attrs['created']}",
-        "versions     " + ", ".join(f"{k} {v}" for k, v in attrs["versions"].items()),
-    ]
-    if summary["episodes"]:
-        lines += [
-            f"actions      min {_fmt(summary['action_min'])} max {_fmt(summary['action_max'])}",
-            f"             mean {_fmt(summary['action_mean'])} std {_fmt(summary['action_std'])}",
-            f"states       min {_fmt(summary['state_min'])}",
-            f"             max {_fmt(summary['state_max'])}",
-            f"success      {summary['success_any_rate']:.1%} of episodes reach their goal at some "
-            f"step, {summary['success_final_rate']:.1%} at the last step",
-            f"reward       {summary['reward_mean_per_episode']:.3f} per episode (mean)",
-        ]
-    if attrs["sources"]:
-        lines.append(f"merged from  {len(attrs['sources'])} files:")
-        lines += [
-            f"  {s['path']} ({s['episodes']} episodes, {s['policy']}, seed {s['seed']})"
-            for s in attrs["sources"]
-        ]
-    return "\n".join(lines)
-
-
-def _fmt(values: list[float]) -> str:
-    return "[" + " ".join(f"{v:+.2f}" for v in values) + "]"
-
-
-def write_videos(
-    path: str | Path, out_dir: str | Path, episodes: int = 4, fps: int = 20
-) -> list[Path]:
-    """Write the first ``episodes`` episodes as GIFs (upscaled to >= 128 px) with the
-    goal image beside each frame; returns the files written."""
-    import imageio.v3 as iio
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    with Dataset(path) as d:
-        scale = max(1, math.ceil(128 / d.meta.image_size))
-        for e in range(min(episodes, d.num_episodes)):
-            n = int(d.lengths[e]) + 1
-            frames = d.read("pixels", e)[:n]
-            goal = np.broadcast_to(d.read("goal_pixels", e), frames.shape)
-            both = np.concatenate([frames, goal], axis=2)  # [T+1, H, 2W, 3]
-            both = both.repeat(scale, axis=1).repeat(scale, axis=2)
-            target = out_dir / f"{Path(path).stem}_ep{e:04d}.gif"
-            iio.imwrite(target, both, duration=1000 / fps, loop=0)
-            written.append(target)
-    return written
+def write_concatenated(out: str | Path, meta: DatasetMeta, datasets: Sequence[Dataset]) -> Path:
+    """Write every episode of the open ``datasets``, in order, to ``out`` (atomic;
+    compressed chunks are copied as they are). Leftover temporaries of ``out`` go first."""
+    remove_stale_temporaries(out)
+    with EpisodeWriter(out, meta) as writer:
+        for d in datasets:
+            writer.append_raw(d.file)
+    return Path(out)
 
 
 def iter_episodes(path: str | Path) -> Iterator[Episode]:
@@ -828,125 +710,3 @@ def iter_episodes(path: str | Path) -> Iterator[Episode]:
     with Dataset(path) as d:
         for e in range(d.num_episodes):
             yield d.episode(e)
-
-
-# --- frame windows (shared by the training loader and its worker processes) -----------
-
-
-class FrameWindowReader:
-    """Reads frame windows uint8 ``[B, T, H, W, 3]``: frames start, start+k, ...,
-    start+(T-1)k of episode ``local`` of dataset ``source``, for B windows.
-
-    ``in_memory``: decode all pixels of every dataset once and gather with numpy;
-    else read each window from the files (opened lazily, so a reader can be sent to
-    a worker process; it imports no torch).
-    """
-
-    def __init__(self, paths: Sequence[str], frames: int, block: int, in_memory: bool):
-        self.paths = [str(p) for p in paths]
-        self.frames, self.block = frames, block
-        self.in_memory = in_memory
-        self._pixels: list[np.ndarray] | None = None
-        self._datasets: list[Dataset] | None = None
-        if in_memory:
-            self._pixels = []
-            for path in self.paths:
-                with Dataset(path) as d:
-                    self._pixels.append(d.read("pixels"))
-
-    def __getstate__(self) -> dict[str, Any]:
-        if self.in_memory:
-            raise TypeError("an in-memory pixel reader is not sent to worker processes")
-        state = dict(self.__dict__)
-        state["_datasets"] = None  # h5py handles never cross processes
-        return state
-
-    def _open(self) -> list[Dataset]:
-        if self._datasets is None:
-            self._datasets = [Dataset(p) for p in self.paths]
-        return self._datasets
-
-    def read(self, source: np.ndarray, local: np.ndarray, start: np.ndarray) -> np.ndarray:
-        """Windows of ``source``/``local``/``start`` [B] -> uint8 [B, T, H, W, 3]."""
-        t, k = self.frames, self.block
-        offsets = np.arange(t) * k
-        if self._pixels is not None:
-            first = self._pixels[0]
-            out = np.empty((len(source), t) + first.shape[2:], np.uint8)
-            for s in np.unique(source):
-                rows = np.nonzero(source == s)[0]
-                idx = start[rows, None] + offsets
-                out[rows] = self._pixels[s][local[rows, None], idx]
-            return out
-        datasets = self._open()
-        frames = []
-        for s, e, t0 in zip(source.tolist(), local.tolist(), start.tolist(), strict=True):
-            # One contiguous read then a strided view: HDF5's own strided selection
-            # is ~20x slower on compressed chunks.
-            frames.append(datasets[s].read("pixels", (e, slice(t0, t0 + (t - 1) * k + 1)))[::k])
-        return np.stack(frames)
-
-    def close(self) -> None:
-        """Close open files."""
-        for d in self._datasets or []:
-            d.close()
-        self._datasets = None
-
-
-_WORKER_READER: FrameWindowReader | None = None
-
-
-def init_reader_worker(reader: FrameWindowReader) -> None:
-    """Process-pool initializer: the reader this worker serves."""
-    global _WORKER_READER
-    _WORKER_READER = reader
-
-
-def read_in_worker(source: np.ndarray, local: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """``FrameWindowReader.read`` of the worker's reader."""
-    assert _WORKER_READER is not None
-    return _WORKER_READER.read(source, local, start)
-
-
-def synthetic_episodes(meta: DatasetMeta, count: int, first: int = 0) -> Iterator[Episode]:
-    """Deterministic stand-in episodes for tests and benchmarks (no simulator).
-
-    Episode ``i`` (from ``first``) encodes where every value came from: actions
-    ``[t, A]`` and states ``[t+1, S]`` hold ``i + t / 1000`` in dimension 0 and ``t``
-    in dimension 1; pixel (0, 0) holds ``(t % 256, i % 256, 0)``; a bright square
-    moves across an otherwise flat image, so frames compress like rendered ones.
-    """
-    t_steps, h = meta.steps, meta.image_size
-    yy, xx = np.mgrid[0:h, 0:h]
-    for i in range(first, first + count):
-        t = np.arange(t_steps + 1)
-        pixels = np.full((t_steps + 1, h, h, 3), 40, np.uint8)
-        cx = (i * 7 + t * 2) % h
-        square = (np.abs(xx[None] - cx[:, None, None]) < h // 8) & (np.abs(yy - h // 2) < h // 8)
-        pixels[square] = (200, 120, 60)
-        pixels[:, 0, 0, 0] = t % 256
-        pixels[:, 0, 0, 1] = i % 256
-
-        def coded(n: int, dim: int, i: int = i) -> np.ndarray:
-            out = np.zeros((n, dim), np.float32)
-            out[:, 0] = i + np.arange(n) / 1000.0
-            if dim > 1:
-                out[:, 1] = np.arange(n)
-            return out
-
-        yield Episode(
-            pixels=pixels,
-            actions=coded(t_steps, meta.action_dim),
-            states=coded(t_steps + 1, meta.state_dim)
-            if meta.state_dim
-            else np.zeros((t_steps + 1, 0)),
-            physics_states=np.zeros((t_steps + 1, meta.physics_state_dim)) + i,
-            rewards=np.zeros(t_steps, np.float32),
-            success=np.arange(t_steps + 1) == t_steps,
-            goal_pixels=pixels[-1],
-            goal_states=np.zeros(meta.state_dim, np.float32),
-            goal_physics_states=np.zeros(meta.physics_state_dim),
-            length=t_steps,
-            episode_index=i,
-            reset_seed=i,
-        )

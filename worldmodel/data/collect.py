@@ -1,5 +1,8 @@
 """Collect episodes of a task into an HDF5 dataset, with worker processes.
 
+(~500 lines, over the usual size: the worker pool, the shard manifest and resume are
+one mechanism and read best together.)
+
 Episode ``i`` depends only on ``(seed, i)``: its reset seed and its policy's
 random stream come from ``numpy.random.SeedSequence(seed, spawn_key=(i,))``.
 Episodes are grouped in fixed shards of ``shard_episodes``; each worker process
@@ -32,7 +35,9 @@ from typing import Any
 import numpy as np
 
 from wmplan.envs.policies import PolicyConfig, make_policy
-from wmplan.worldmodel.dataset import (
+from wmplan.worldmodel.configs import check_ints
+from wmplan.worldmodel.configs import from_dict as config_from_dict
+from wmplan.worldmodel.data.episodes import (
     COMPRESSIONS,
     DEFAULT_COMPRESSION,
     Dataset,
@@ -40,9 +45,10 @@ from wmplan.worldmodel.dataset import (
     DatasetMeta,
     Episode,
     EpisodeWriter,
-    fsync_path,
     remove_stale_temporaries,
+    write_concatenated,
 )
+from wmplan.worldmodel.files import write_json_atomic
 from wmplan.worldmodel.lockfile import hold_lock
 from wmplan.worldmodel.progress import check_mode as check_progress_mode
 from wmplan.worldmodel.progress import progress as make_progress
@@ -73,17 +79,10 @@ class CollectConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.task_id, str) or not self.task_id:
             raise ValueError(f"task_id must be a non-empty string, got {self.task_id!r}")
-        for name, low in (
-            ("episodes", 1),
-            ("steps", 1),
-            ("shard_episodes", 1),
-            ("image_size", 16),
-            ("action_repeat", 1),
-            ("seed", 0),
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+        check_ints(self, ("episodes", "steps", "shard_episodes"), minimum=1)
+        check_ints(self, ("image_size",), minimum=16)
+        check_ints(self, ("action_repeat",), minimum=1)
+        check_ints(self, ("seed",), minimum=0)
         if not isinstance(self.policy, PolicyConfig):
             raise ValueError(f"policy must be a PolicyConfig, got {type(self.policy).__name__}")
         if self.compression not in COMPRESSIONS:
@@ -110,10 +109,10 @@ class CollectConfig:
         """Inverse of ``to_dict``."""
         d = dict(d)
         d["policy"] = PolicyConfig(**d.get("policy", {}))
-        return cls(**d)
+        return config_from_dict(cls, d, "collect config")
 
 
-def episode_seeds(seed: int, index: int) -> tuple[int, np.random.SeedSequence]:
+def collect_episode_seeds(seed: int, index: int) -> tuple[int, np.random.SeedSequence]:
     """(env reset seed, policy SeedSequence) of episode ``index`` of a run seeded ``seed``."""
     root = np.random.SeedSequence(seed, spawn_key=(index,))
     reset_ss, policy_ss = root.spawn(2)
@@ -138,7 +137,7 @@ def collect_episode(env: Any, config: CollectConfig, index: int) -> Episode:
     Records T = ``config.steps`` actions and the T+1 observations around them
     (fewer if the env terminates; arrays are then zero-padded past ``length``).
     """
-    reset_seed, policy_ss = episode_seeds(config.seed, index)
+    reset_seed, policy_ss = collect_episode_seeds(config.seed, index)
     policy = make_policy(config.policy, np.random.default_rng(policy_ss))
     obs, info = env.reset(seed=reset_seed)
     task = env.unwrapped
@@ -292,12 +291,7 @@ def _load_manifest(parts: Path) -> dict | None:
 
 
 def _write_manifest(parts: Path, config: CollectConfig) -> None:
-    path = parts / MANIFEST
-    tmp = parts / f"{MANIFEST}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps({"config": config.to_dict()}, indent=1, sort_keys=True))
-    fsync_path(tmp)
-    os.replace(tmp, path)
-    fsync_path(parts)
+    write_json_atomic(parts / MANIFEST, {"config": config.to_dict()})
 
 
 def _mismatch(a: dict, b: dict) -> str:
@@ -505,14 +499,10 @@ def _progress_bar(config: CollectConfig, initial: int, progress: str):
 
 def consolidate(config: CollectConfig, parts: Path, out: Path) -> Path:
     """Concatenate the complete shards of ``parts`` in order into ``out`` (atomic)."""
-    remove_stale_temporaries(out)
     shards = [Dataset(shard_path(parts, s)) for s in range(config.num_shards)]
     try:
-        meta = shards[0].meta
-        meta = DatasetMeta(**{**asdict(meta), "created": ""})
-        with EpisodeWriter(out, meta) as writer:
-            for shard in shards:
-                writer.append_raw(shard.file)
+        meta = DatasetMeta(**{**asdict(shards[0].meta), "created": ""})
+        write_concatenated(out, meta, shards)
     finally:
         for shard in shards:
             shard.close()

@@ -1,0 +1,191 @@
+"""What every world model shares: its config, the encoder + predictor it is built
+from, the verbs planners call, and the loss terms both kinds compute alike.
+
+    z = model.encode(frames)              # uint8 [B, T, H, W, 3] -> [B, T, D]
+    z_next = model.next(z, a)             # [B, T, D], [B, T, kA] -> [B, T, D]
+    z_roll = model.rollout(z_hist, acts)  # [B, T, D], [B, N, H, kA] -> [B, N, H, D]
+
+``model.py`` (the JEPA) and ``recon.py`` (the pixel baseline) each subclass
+``WorldModel`` once and add their own ``loss``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from wmplan.worldmodel.configs import check_ints
+from wmplan.worldmodel.configs import from_dict as config_from_dict
+from wmplan.worldmodel.encoder import Encoder
+from wmplan.worldmodel.losses import LossConfig
+from wmplan.worldmodel.predictor import InverseDynamics, Predictor
+
+MODEL_KINDS = ("jepa", "recon")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a world model. ``action_dim`` x ``action_block`` = predictor action input."""
+
+    kind: str = "jepa"  # "jepa" (predict embeddings) or "recon" (predict pixels)
+    image_size: int = 64
+    action_dim: int = 2
+    action_block: int = 5  # env steps per predictor step (k)
+    latent_dim: int = 64
+    encoder: str = "cnn"  # "cnn" or "vit"
+    cnn_channels: tuple[int, ...] = (16, 32, 64, 128)  # 2.6x cheaper than 32-64-128-128
+    feat_dim: int = 512  # CNN feature width, or ViT token width
+    vit_patch: int = 0  # 0: default (8 at 64 px, 14 at 224 px)
+    vit_depth: int = 12
+    vit_heads: int = 3
+    projector_hidden: int = 512
+    pred_width: int = 128
+    pred_depth: int = 2
+    pred_heads: int = 4
+    pred_head_depth: int = 2
+    pred_mlp_ratio: int = 2  # MLP hidden = ratio x pred_width (kept small: planning cost)
+    history: int = 3
+    inverse_dynamics: bool = False
+    # Auxiliary pixel decoder on z (reconstruction term, ``LossConfig.recon_weight``):
+    # keeps in the latent what prediction alone lets the encoder drop (Push's block yaw).
+    aux_decoder: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.cnn_channels, list):
+            object.__setattr__(self, "cnn_channels", tuple(self.cnn_channels))
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"kind must be one of {MODEL_KINDS}, got {self.kind!r}")
+        if self.encoder not in ("cnn", "vit"):
+            raise ValueError(f"encoder must be 'cnn' or 'vit', got {self.encoder!r}")
+        check_ints(self, ("image_size", "action_dim", "action_block", "latent_dim", "feat_dim",
+                          "projector_hidden", "pred_width", "pred_depth", "pred_heads", "history",
+                          "pred_mlp_ratio", "vit_depth", "vit_heads"))  # fmt: skip
+        if self.pred_head_depth < 0:
+            raise ValueError(f"pred_head_depth must be >= 0, got {self.pred_head_depth}")
+        if self.vit_patch < 0:
+            raise ValueError(f"vit_patch must be >= 0 (0 = default), got {self.vit_patch}")
+        if not self.cnn_channels or any(c < 1 for c in self.cnn_channels):
+            raise ValueError(f"cnn_channels must be positive widths, got {self.cnn_channels}")
+        if self.pred_width % self.pred_heads:
+            raise ValueError(
+                f"pred_width {self.pred_width} must be divisible by pred_heads {self.pred_heads}"
+            )
+        if self.encoder == "vit" and self.feat_dim % self.vit_heads:
+            raise ValueError(
+                f"feat_dim {self.feat_dim} must be divisible by vit_heads {self.vit_heads}"
+            )
+
+    @property
+    def action_block_dim(self) -> int:
+        """Width of one flattened action block, k*A."""
+        return self.action_dim * self.action_block
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["cnn_channels"] = list(self.cnn_channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        """Inverse of ``to_dict``; also reads configs of older wmplan versions."""
+        return config_from_dict(cls, drop_retired_fields(d), "model config")
+
+
+def drop_retired_fields(d: dict[str, Any]) -> dict[str, Any]:
+    """A model config dict without fields older wmplan versions wrote: ``reward_head``
+    (a learned reward head nothing planned with) is dropped when false and refused
+    when true."""
+    if not isinstance(d, dict) or "reward_head" not in d:
+        return d
+    if d["reward_head"] is not False:
+        raise ValueError(
+            f"reward_head is {d['reward_head']!r}: models with a learned reward head are no "
+            "longer supported (no planner scored with it); retrain without reward_head"
+        )
+    return {k: v for k, v in d.items() if k != "reward_head"}
+
+
+@dataclass
+class LossOutput:
+    """Total loss (with grad) and detached scalar metrics for logging."""
+
+    loss: Tensor
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class WorldModel(nn.Module):
+    """Encoder + action-conditioned predictor (+ the optional inverse-dynamics probe);
+    subclasses add what they are trained to predict and their ``loss``."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.encoder = Encoder(
+            c.encoder,
+            c.image_size,
+            c.latent_dim,
+            feat_dim=c.feat_dim,
+            cnn_channels=c.cnn_channels,
+            vit_patch=c.vit_patch or None,
+            vit_depth=c.vit_depth,
+            vit_heads=c.vit_heads,
+            projector_hidden=c.projector_hidden,
+        )
+        self.predictor = Predictor(
+            c.latent_dim,
+            c.action_block_dim,
+            width=c.pred_width,
+            depth=c.pred_depth,
+            heads=c.pred_heads,
+            head_depth=c.pred_head_depth,
+            history=c.history,
+            mlp_ratio=c.pred_mlp_ratio,
+        )
+        self.inverse = (
+            InverseDynamics(c.latent_dim, c.action_block_dim) if c.inverse_dynamics else None
+        )
+
+    # --- verbs -----------------------------------------------------------------
+    def encode(self, frames: Tensor) -> Tensor:
+        """uint8 ``[B, T, H, W, 3]`` (or float ``[B, T, 3, H, W]`` in [0, 1]) -> ``z[B, T, D]``."""
+        return self.encoder(frames)
+
+    def next(self, z: Tensor, actions: Tensor) -> Tensor:
+        """Teacher-forced one-step predictions: ``z[B, T, D], actions[B, T, kA] -> [B, T, D]``.
+
+        Output t predicts the latent of frame t+1 after action block t.
+        """
+        return self.predictor(z, actions)
+
+    def rollout(self, z_hist: Tensor, actions: Tensor) -> Tensor:
+        """``z_hist[B, T, D], actions[B, N, H, kA] -> z[B, N, H, D]`` (open loop, batched)."""
+        return self.predictor.rollout(z_hist, actions)
+
+    def loss(
+        self, frames: Tensor, actions: Tensor, cfg: LossConfig, generator: torch.Generator | None
+    ) -> LossOutput:
+        """Training losses on windows ``frames`` uint8 ``[B, T, H, W, 3]``, ``actions``
+        ``[B, T, kA]`` (block t leads frame t to t+1; the last block is unused)."""
+        raise NotImplementedError
+
+    # --- loss terms both kinds share ---------------------------------------------
+    def open_loop(self, z: Tensor, actions: Tensor, cfg: LossConfig) -> Tensor | None:
+        """Open-loop rollout ``[B, T-h, D]`` from the first h = history latents of ``z[B, T, D]``
+        (prediction i is of frame h+i), or None when unweighted or the window is too short."""
+        h, t = self.config.history, z.shape[1]
+        if cfg.open_loop_weight <= 0 or t <= h + 1:
+            return None
+        return self.rollout(z[:, :h], actions[:, None, h - 1 : t - 1])[:, 0]
+
+    @staticmethod
+    def finish(total: Tensor, metrics: dict[str, float], z: Tensor) -> LossOutput:
+        """The loss output: ``metrics`` plus the latents' mean per-dimension std and the total."""
+        with torch.no_grad():
+            metrics["z_std"] = z.reshape(-1, z.shape[-1]).std(dim=0).mean().item()
+        metrics["loss"] = total.item()
+        return LossOutput(total, metrics)
