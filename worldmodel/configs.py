@@ -34,3 +34,13 @@ def check_ints(config: Any, names: Iterable[str], minimum: int = 1) -> None:
         value = getattr(config, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+class ConfigError(ValueError):
+    """A bad value in a config dataclass; ``field`` names the offending field (suite
+    files add the file and line, see ``benchmarks/suite.py``)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
