@@ -15,7 +15,7 @@ BEFORE = {"wmplan/Reacher-v0": "90-94", "wmplan/TwoRoom-v0": "86-92", "wmplan/Pu
 
 
 def _is_world_model(row: dict[str, Any]) -> bool:
-    return json.loads(row["agent_config"])["kind"] == "wm"
+    return json.loads(row["agent_config"]).get("kind") == "wm"
 
 
 def targets_section(rows: list[dict[str, Any]]) -> list[str]:
