@@ -1,5 +1,4 @@
-"""Planning costs: latent (or learned temporal) distance to a goal, and negated reward plus
-terminal value."""
+"""Planning cost: latent (or learned temporal) distance to a goal."""
 
 from __future__ import annotations
 
@@ -66,25 +65,3 @@ class LatentGoalCost:
         h = d.shape[-1]
         w = self.discount ** torch.arange(h - 1, -1, -1, device=d.device, dtype=d.dtype)
         return (d * w).sum(-1) / w.sum()
-
-
-@dataclass(frozen=True)
-class RewardCost:
-    """Negated discounted return: ``-(sum_h discount**h r_h + discount**H V)``.
-
-    ``__call__(rewards[B, N, H], terminal_value[B, N] | None) -> costs[B, N]``.
-    """
-
-    discount: float = 0.99
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.discount <= 1.0:
-            raise ValueError(f"discount must be in (0, 1], got {self.discount}")
-
-    def __call__(self, rewards: Tensor, terminal_value: Tensor | None = None) -> Tensor:
-        h = rewards.shape[-1]
-        g = self.discount ** torch.arange(h, device=rewards.device, dtype=rewards.dtype)
-        ret = (rewards * g).sum(-1)
-        if terminal_value is not None:
-            ret = ret + self.discount**h * terminal_value
-        return -ret

@@ -4,7 +4,7 @@
 by shifting the previous plan, a queue of env actions between replans).
 ``MPCAgent`` plugs a world model into it: encode the goal image once, encode
 each observation, roll candidate action blocks out in latent space and score
-them by latent distance to the goal (or by predicted reward).
+them by latent distance to the goal.
 
 Shapes: the planner sees ``actions[B, N, H, k*A]`` (H blocks of k env steps,
 flattened step-major); the model returns ``z[B, N, H, D]``.
@@ -22,6 +22,7 @@ from torch import Tensor
 
 from wmplan.agents.costs import LatentGoalCost
 from wmplan.planners import PlanInfo, make_planner, shift
+from wmplan.worldmodel.configs import check_ints
 
 
 class LatentModel(Protocol):
@@ -48,10 +49,7 @@ class MPCConfig:
     replan_every: int = 5
 
     def __post_init__(self) -> None:
-        if self.horizon < 1:
-            raise ValueError(f"horizon must be >= 1, got {self.horizon}")
-        if self.action_block < 1:
-            raise ValueError(f"action_block must be >= 1, got {self.action_block}")
+        check_ints(self, ("horizon", "action_block"))
         if self.replan_every < 1 or self.replan_every % self.action_block:
             raise ValueError(
                 f"replan_every must be a positive multiple of action_block="

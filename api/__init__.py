@@ -12,7 +12,7 @@ under a short, stable name. Tasks: ``wmplan.envs`` (Gymnasium ids); internals:
 docs/interfaces.md.
 """
 
-from wmplan.benchmarks.agents import AgentUnavailable
+from wmplan.agents import AgentUnavailable
 from wmplan.benchmarks.api import (
     EpisodeResults,
     agent_spec,

@@ -21,16 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from wmplan.benchmarks.agents import (
+from wmplan.agents import (
+    AgentSpec,
     AgentUnavailable,
+    PlannerSpec,
     availability,
-    build_agent,
     check_settings,
-    is_privileged,
     resolve_checkpoint,
 )
 from wmplan.benchmarks.episode import episode_seeds, run_episode
-from wmplan.benchmarks.suite import AgentSpec, PlannerSpec, ProtocolConfig
+from wmplan.benchmarks.suite import ProtocolConfig
+from wmplan.benchmarks.workers import build_agent
 
 
 def load_world_model(name_or_path: str) -> Any:
@@ -160,7 +161,7 @@ def run_episodes(
             env_seed, agent_seed = episode_seeds(seed, episode)
             agent_obj = build_agent(spec, task, env, agent_seed)
             metrics, frames = run_episode(
-                env, agent_obj, protocol, env_seed, is_privileged(spec), record
+                env, agent_obj, protocol, env_seed, spec.privileged, record
             )
             results.episodes.append(metrics)
             if on_episode is not None:

@@ -3,8 +3,9 @@ print a summary table."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wmplan.benchmarks.suite import SuiteConfig, apply_sweep, load_suite, parse_sweep
 
@@ -13,15 +14,29 @@ def _csv(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-def suite_from_args(args: argparse.Namespace) -> SuiteConfig:
-    """The suite named by ``--suite`` with ``--tasks/--agents/--seeds/--episodes``
-    overrides and ``--sweep`` expansion applied."""
-    suite = load_suite(args.suite)
+@dataclass(frozen=True)
+class SuiteChoice:
+    """Which suite to run and the command line's overrides of it: comma-separated
+    ``tasks``/``agents``/``seeds`` (None: the suite's), ``episodes``, ``skip_missing``
+    and ``sweep`` items (``planner.num_samples=64,128``)."""
+
+    suite: str = "quick"
+    tasks: str | None = None
+    agents: str | None = None
+    seeds: str | None = None
+    episodes: int | None = None
+    skip_missing: bool = False
+    sweep: tuple[str, ...] = ()
+
+
+def choose_suite(choice: SuiteChoice) -> SuiteConfig:
+    """The suite ``choice.suite`` names with its overrides and sweep applied."""
+    suite = load_suite(choice.suite)
     changes: dict = {}
-    if args.tasks:
-        changes["tasks"] = tuple(_csv(args.tasks))
-    if args.agents:
-        names = _csv(args.agents)
+    if choice.tasks:
+        changes["tasks"] = tuple(_csv(choice.tasks))
+    if choice.agents:
+        names = _csv(choice.agents)
         known = {a.name: a for a in suite.agents}
         unknown = [n for n in names if n not in known]
         if unknown:
@@ -29,27 +44,27 @@ def suite_from_args(args: argparse.Namespace) -> SuiteConfig:
                 f"--agents: unknown agent(s) {unknown}; suite {suite.name!r} has {sorted(known)}"
             )
         changes["agents"] = tuple(known[n] for n in names)
-    if args.seeds:
+    if choice.seeds:
         try:
-            changes["seeds"] = tuple(int(s) for s in _csv(args.seeds))
+            changes["seeds"] = tuple(int(s) for s in _csv(choice.seeds))
         except ValueError:
             raise ValueError(
-                f"--seeds must be comma-separated integers, got {args.seeds!r}"
+                f"--seeds must be comma-separated integers, got {choice.seeds!r}"
             ) from None
-    if args.episodes is not None:
-        changes["episodes"] = args.episodes
-    if getattr(args, "skip_missing", False):
+    if choice.episodes is not None:
+        changes["episodes"] = choice.episodes
+    if choice.skip_missing:
         changes["skip_missing"] = True
     if changes:
         suite = suite.replace(**changes)
-    return apply_sweep(suite, parse_sweep(args.sweep))
+    return apply_sweep(suite, parse_sweep(list(choice.sweep)))
 
 
-def format_summary(rows: list[dict]) -> str:
+def success_table(rows: list[dict]) -> str:
     """Aligned text table: task, agent, episodes, success % [CI], plan ms/step."""
-    from wmplan.benchmarks.report import agent_order
+    from wmplan.agents.spec import short_task
+    from wmplan.benchmarks.plots import agent_order
     from wmplan.benchmarks.stats import summarize
-    from wmplan.benchmarks.suite import short_task
 
     summary = sorted(summarize(rows), key=lambda s: (s["task"], agent_order(s["agent"])))
     width = max([5] + [len(s["agent"]) for s in summary])
@@ -64,40 +79,34 @@ def format_summary(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def bench(args: argparse.Namespace) -> int:
-    """Run ``wmplan bench``; returns the exit code."""
+def bench(choice: SuiteChoice, *, out: str | None = None, report: bool = False, **run: Any) -> int:
+    """Run ``wmplan bench``: ``choice`` into ``out`` (default ``runs/<run_name>``),
+    print a success table, write the report if ``report``; ``run``: the keyword
+    arguments of ``run_suite`` (workers, backend, progress, wandb_mode, ...).
+    Returns the exit code."""
     from wmplan.benchmarks.cli import check_output
     from wmplan.benchmarks.results import load_rows
     from wmplan.benchmarks.runner import run_suite
 
-    suite = suite_from_args(args)
-    out = Path(args.out) if args.out else Path("runs") / suite.run_name
-    check_output(out, "--out")
+    suite = choose_suite(choice)
+    run_dir = Path(out) if out else Path("runs") / suite.run_name
+    check_output(run_dir, "--out")
     print(
         f"suite {suite.name}: {len(suite.tasks)} tasks x {len(suite.agents)} agents x "
-        f"{len(suite.seeds)} seeds x {suite.episodes} episodes -> {out}"
+        f"{len(suite.seeds)} seeds x {suite.episodes} episodes -> {run_dir}"
     )
-    summary = run_suite(
-        suite,
-        out,
-        workers=args.workers,
-        backend=args.backend,
-        address=args.address,
-        progress=args.progress,
-        wandb_mode=None if args.wandb == "off" else args.wandb,
-        wandb_project=args.wandb_project,
-    )
+    summary = run_suite(suite, run_dir, **run)
     names = {a.name for a in suite.agents}
-    rows = [r for r in load_rows(out) if r["agent"] in names and r["task"] in suite.tasks]
+    rows = [r for r in load_rows(run_dir) if r["agent"] in names and r["task"] in suite.tasks]
     if rows:
-        print(format_summary(rows))
+        print(success_table(rows))
     rate = f" ({summary.episodes_per_second:.2f} episodes/s)" if summary.episodes_run else ""
     print(f"{summary.episodes_run} episodes run in {summary.seconds:.1f} s{rate}; "
           f"{summary.episodes_skipped} already done")  # fmt: skip
-    if args.report:
+    if report:
         from wmplan.benchmarks.report import write_report
 
-        print(f"report: {write_report(out)}")
+        print(f"report: {write_report(run_dir)}")
     else:
-        print(f"report: wmplan report {out}")
+        print(f"report: wmplan report {run_dir}")
     return 0

@@ -11,6 +11,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wmplan.benchmarks.bench import SuiteChoice
 
 
 # --- shared flags and checks -----------------------------------------------------
@@ -523,7 +527,7 @@ def _add_distance(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_distance(args: argparse.Namespace) -> int:
     check_output(args.out, "--out")
-    from wmplan.benchmarks.bench import suite_from_args
+    from wmplan.benchmarks.bench import choose_suite
     from wmplan.benchmarks.distance import run_distance
 
     try:
@@ -535,7 +539,7 @@ def _cmd_distance(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(1)
-    summary = run_distance(suite_from_args(args), offsets, args.out)
+    summary = run_distance(choose_suite(suite_choice(args)), offsets, args.out)
     for task, agents in summary.items():
         for agent, points in agents.items():
             cells = ", ".join(f"{p['offset']}: {p['successes']}/{p['n']}" for p in points)
@@ -593,10 +597,23 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=_cmd_report)
 
 
+def suite_choice(args: argparse.Namespace) -> SuiteChoice:
+    """The suite and overrides that ``wmplan bench``/``distance`` flags name."""
+    from wmplan.benchmarks.bench import SuiteChoice
+
+    return SuiteChoice(args.suite, args.tasks, args.agents, args.seeds, args.episodes,
+                       getattr(args, "skip_missing", False), tuple(args.sweep))  # fmt: skip
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     from wmplan.benchmarks.bench import bench
 
-    return bench(args)
+    return bench(
+        suite_choice(args), out=args.out, workers=args.workers, backend=args.backend,
+        address=args.address, progress=args.progress,
+        wandb_mode=None if args.wandb == "off" else args.wandb,
+        wandb_project=args.wandb_project, report=args.report,
+    )  # fmt: skip
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -656,7 +673,7 @@ def _parse_options(pairs: list[str]) -> dict:
 def _cmd_plan(args: argparse.Namespace) -> int:
     import time
 
-    from wmplan.benchmarks.agents import availability, check_settings
+    from wmplan.agents import availability, check_settings
     from wmplan.benchmarks.api import agent_spec, run_episodes
     from wmplan.benchmarks.episode import encode_gif
     from wmplan.envs import check_task_id

@@ -22,6 +22,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from wmplan.benchmarks.suite import SuiteConfig
+from wmplan.worldmodel.files import atomic_path, write_json_atomic
+
 ROWS, SUMMARY, PLOT = "rows.jsonl", "distance.json", "distance.png"
 
 
@@ -35,11 +38,11 @@ def _done(path: Path) -> dict[tuple, dict[str, Any]]:
     return rows
 
 
-def run_distance(suite: Any, offsets: list[int], out: str | Path, log: Any = print) -> dict:
-    """Run every (task, agent, offset, seed, episode) of ``suite`` (a ``SuiteConfig``)
+def run_distance(suite: SuiteConfig, offsets: list[int], out: str | Path, log: Any = print) -> dict:
+    """Run every (task, agent, offset, seed, episode) of ``suite``
     not yet in ``out/rows.jsonl``; write the summary and plot; return the summary."""
-    from wmplan.benchmarks.agents import build_agent, is_privileged
     from wmplan.benchmarks.episode import _env_for, episode_seeds, run_episode
+    from wmplan.benchmarks.workers import build_agent
 
     if not offsets or any(not isinstance(o, int) or o < 1 for o in offsets):
         raise ValueError(f"offsets must be integers >= 1, got {offsets}")
@@ -63,7 +66,7 @@ def run_distance(suite: Any, offsets: list[int], out: str | Path, log: Any = pri
                         env_seed, agent_seed = episode_seeds(seed, episode)
                         built = build_agent(agent, task, env, agent_seed)
                         m, _ = run_episode(env, built, protocol, env_seed,
-                                           is_privileged(agent), False)  # fmt: skip
+                                           agent.privileged, False)  # fmt: skip
                         row = {"task": task, "agent": agent.name, "offset": offset,
                                "budget": 2 * offset, "seed": seed, "episode": episode,
                                "success": bool(m["success"]), "steps": m["steps"],
@@ -76,7 +79,6 @@ def run_distance(suite: Any, offsets: list[int], out: str | Path, log: Any = pri
                 log(f"{task} {agent.name} offset {offset}: "
                     f"{_rate(done, task, agent.name, offset)}")  # fmt: skip
     summary = summarize(list(done.values()))
-    from wmplan.worldmodel.files import write_json_atomic
 
     write_json_atomic(out / SUMMARY, summary)
     plot(summary, out / PLOT)
@@ -136,7 +138,6 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     axes[0][0].set_ylabel("success % (95% Clopper-Pearson)")
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)

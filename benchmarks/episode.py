@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from wmplan.benchmarks.suite import PROTOCOL_VERSION, AgentSpec, ProtocolConfig
+from wmplan.agents import AgentSpec
+from wmplan.agents.base import Agent
+from wmplan.benchmarks.suite import PROTOCOL_VERSION, ProtocolConfig
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def encode_gif(frames: list[np.ndarray], fps: float = 10.0) -> bytes:
 
 
 def run_episode(
-    env: Any, agent: Any, protocol: ProtocolConfig, env_seed: int, privileged: bool, record: bool
+    env: Any, agent: Agent, protocol: ProtocolConfig, env_seed: int, privileged: bool, record: bool
 ) -> tuple[dict[str, Any], list[np.ndarray]]:
     """Run one episode; returns (metrics, frames). Frames (observation | goal,
     upscaled) are collected only if ``record``."""
@@ -183,10 +185,10 @@ def close_envs() -> None:
 def run_job(job: Job):
     """Yield one result row (dict) per episode of ``job``; a recorded episode's row
     carries its GIF under ``"gif"`` (bytes)."""
-    from wmplan.benchmarks.agents import build_agent, is_privileged
+    from wmplan.benchmarks.workers import build_agent
 
     env = _env_for(job.task, job.protocol)
-    privileged = is_privileged(job.agent)
+    privileged = job.agent.privileged
     for episode in job.episodes:
         env_seed, agent_seed = episode_seeds(job.seed, episode)
         agent = build_agent(job.agent, job.task, env, agent_seed)

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wmplan.worldmodel.configs import check_ints
+
 CARD_MD, CARD_JSON = "MODEL_CARD.md", "card.json"
 
 
@@ -52,12 +54,8 @@ class Recipe:
     eval_episodes: int = 50
 
     def __post_init__(self) -> None:
-        if not isinstance(self.decoder_steps, int) or self.decoder_steps < 0:
-            raise ValueError(f"decoder_steps must be an integer >= 0, got {self.decoder_steps!r}")
-        for name in ("episodes", "steps", "train_steps", "reach_steps", "eval_episodes"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_ints(self, ("decoder_steps",), minimum=0)
+        check_ints(self, ("episodes", "steps", "train_steps", "reach_steps", "eval_episodes"))
         from wmplan.agents.wm import PLANNING_KEYS
 
         unknown = set(self.planning) - set(PLANNING_KEYS)

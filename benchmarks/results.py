@@ -9,12 +9,16 @@ may open the file at the same time.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from wmplan.worldmodel.files import write_json_atomic
 
 DB_NAME = "results.sqlite"
 
@@ -138,20 +142,9 @@ class ResultsDB:
         self._conn.commit()
         return cur.rowcount == 1
 
-    def config_hashes(self) -> dict[tuple[str, str], set[str]]:
-        """``{(task, agent): {config_hash, ...}}`` of the stored rows."""
-        out: dict[tuple[str, str], set[str]] = {}
-        sql = "SELECT DISTINCT task, agent, config_hash FROM episodes"
-        for task, agent, chash in self._conn.execute(sql):
-            out.setdefault((task, agent), set()).add(chash)
-        return out
-
     def keys(self) -> set[tuple]:
         """Keys (config_hash, task, agent, seed, episode) of finished episodes."""
         return set(self._conn.execute(f"SELECT {', '.join(KEY)} FROM episodes"))
-
-    def count(self) -> int:
-        return self._conn.execute("SELECT COUNT(*) FROM episodes").fetchone()[0]
 
     def rows(self, where: str = "", params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         """All rows as dicts (``plan_info`` decoded), ordered by key."""
@@ -177,3 +170,36 @@ def load_rows(run_dir: str | Path) -> list[dict[str, Any]]:
         raise FileNotFoundError(f"no results database at {path}; run `wmplan bench` first")
     with ResultsDB(path) as db:
         return db.rows()
+
+
+SKIPPED_NAME = "skipped.json"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An agent the runner left out on a task as unavailable, and why."""
+
+    task: str
+    agent: str
+    reason: str
+
+    @property
+    def note(self) -> str:
+        return f"skipped {self.agent} on {self.task}: {self.reason}"
+
+
+def read_skipped(run_dir: str | Path) -> list[Skipped]:
+    """The agents left out of runs into ``run_dir`` (``RUN_DIR/skipped.json``), oldest
+    first; none for a run directory from before the file existed."""
+    path = Path(run_dir) / SKIPPED_NAME
+    if not path.is_file():
+        return []
+    return [Skipped(**d) for d in json.loads(path.read_text())]
+
+
+def record_skipped(run_dir: str | Path, skipped: list[Skipped]) -> None:
+    """Add ``skipped`` to ``RUN_DIR/skipped.json`` (each record once, in order)."""
+    if not skipped:
+        return
+    records = list(dict.fromkeys(read_skipped(run_dir) + skipped))
+    write_json_atomic(Path(run_dir) / SKIPPED_NAME, [dataclasses.asdict(s) for s in records])

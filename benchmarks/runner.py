@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wmplan.agents import availability, check_settings, fingerprint, short_task
 from wmplan.benchmarks.episode import Job
-from wmplan.benchmarks.results import ResultsDB, ResultsError
+from wmplan.benchmarks.results import ResultsDB, ResultsError, Skipped, record_skipped
 from wmplan.benchmarks.runlog import RunLog
-from wmplan.benchmarks.suite import SuiteConfig, config_hash, dump_suite, short_task
+from wmplan.benchmarks.suite import SuiteConfig, config_hash, dump_suite
+from wmplan.worldmodel.files import write_bytes_atomic, write_text_atomic
 from wmplan.worldmodel.lockfile import hold_lock
 from wmplan.worldmodel.progress import progress as progress_reporter
 
@@ -45,7 +47,7 @@ class RunSummary:
     episodes_skipped: int = 0  # already in the database
     jobs: int = 0
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)  # agents skipped as unavailable
+    skipped: list[Skipped] = field(default_factory=list)  # agents left out as unavailable
 
     @property
     def episodes_per_second(self) -> float:
@@ -67,17 +69,15 @@ def default_workers() -> int:
 
 def plan_jobs(
     suite: SuiteConfig, done: set[tuple], version: str | None = None
-) -> tuple[list[Job], list[str], int]:
+) -> tuple[list[Job], list[Skipped], int]:
     """Jobs for the episodes of ``suite`` whose keys are not in ``done``.
 
-    Returns (jobs, notes, skipped): notes say which agents were left out as
-    unavailable (with ``suite.skip_missing``; otherwise that raises ValueError);
-    skipped counts episodes already finished."""
-    from wmplan.benchmarks.agents import availability, check_settings, fingerprint
-
+    Returns (jobs, left_out, skipped): ``left_out`` says which agents were left out
+    as unavailable on which task (with ``suite.skip_missing``; otherwise that raises
+    ValueError); skipped counts episodes already finished."""
     version = version or code_version()
     jobs: list[Job] = []
-    notes: list[str] = []
+    left_out: list[Skipped] = []
     skipped = 0
     stored: dict[tuple[str, str], set[str]] = {}
     for chash, task, agent_name, *_ in done:
@@ -93,7 +93,7 @@ def plan_jobs(
                         f"{reason}; or skip it: `wmplan bench --skip-missing` "
                         "(skip_missing: true in a suite file)"
                     )
-                notes.append(f"skipped {agent.name} on {task}: {reason}")
+                left_out.append(Skipped(task, agent.name, reason))
                 continue
             chash = config_hash(agent, suite.protocol, fingerprint(agent, task))
             _refuse_changed_config(agent.name, task, chash, stored.get((task, agent.name), set()))
@@ -123,7 +123,7 @@ def plan_jobs(
     # Longest first (planning agents, larger planner budgets) so that no long job is
     # left for the end while other workers idle; tasks interleave within that.
     jobs.sort(key=lambda j: (-_job_weight(j), j.episodes[0], j.seed))
-    return jobs, notes, skipped
+    return jobs, left_out, skipped
 
 
 def _refuse_changed_config(agent: str, task: str, chash: str, before: set[str]) -> None:
@@ -188,10 +188,11 @@ def run_suite(
     try:
         with ResultsDB.in_run_dir(run_dir) as db:
             # Plan (and refuse conflicting configs) before anything in run_dir changes.
-            jobs, notes, skipped = plan_jobs(suite, db.keys())
+            jobs, left_out, skipped = plan_jobs(suite, db.keys())
             _write_snapshot(run_dir, suite)
+            record_skipped(run_dir, left_out)
             return _run_planned(
-                suite, run_dir, db, jobs, notes, skipped, workers=workers, backend=backend,
+                suite, run_dir, db, jobs, left_out, skipped, workers=workers, backend=backend,
                 address=address, progress=progress, wandb_mode=wandb_mode,
                 wandb_project=wandb_project, echo=echo,
             )  # fmt: skip
@@ -202,10 +203,7 @@ def run_suite(
 def _write_snapshot(run_dir: Path, suite: SuiteConfig) -> None:
     """The suite as run, in ``RUN_DIR/suites/<name>.yaml`` (atomic)."""
     (run_dir / "suites").mkdir(exist_ok=True)
-    path = run_dir / "suites" / f"{suite.name}.yaml"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(dump_suite(suite))
-    os.replace(tmp, path)
+    write_text_atomic(run_dir / "suites" / f"{suite.name}.yaml", dump_suite(suite))
 
 
 def _run_planned(
@@ -213,7 +211,7 @@ def _run_planned(
     run_dir: Path,
     db: ResultsDB,
     jobs: list[Job],
-    notes: list[str],
+    left_out: list[Skipped],
     skipped: int,
     *,
     workers: int,
@@ -228,10 +226,10 @@ def _run_planned(
     summary = RunSummary(run_dir)
     log = RunLog(run_dir, wandb_mode, wandb_project, config=suite.to_dict(), name=suite.name)
     try:
-        summary.notes, summary.episodes_skipped, summary.jobs = notes, skipped, len(jobs)
-        for note in notes:
-            echo(f"note: {note}")
-            log.event("skip", note=note)
+        summary.skipped, summary.episodes_skipped, summary.jobs = left_out, skipped, len(jobs)
+        for s in left_out:
+            echo(f"note: {s.note}")
+            log.event("skip", note=s.note)
         total = sum(len(j.episodes) for j in jobs)
         workers = max(1, min(workers, len(jobs)))
         log.event(
@@ -280,9 +278,7 @@ def _store(row: dict[str, Any], run_dir: Path, db: ResultsDB, log: RunLog) -> No
         name = f"{short_task(row['task'])}__{_safe(row['agent'])}__s{row['seed']}_e{row['episode']}.gif"
         rel = Path(VIDEOS_DIR) / name
         (run_dir / VIDEOS_DIR).mkdir(exist_ok=True)
-        tmp = run_dir / VIDEOS_DIR / f".{name}.tmp"
-        tmp.write_bytes(gif)
-        os.replace(tmp, run_dir / rel)
+        write_bytes_atomic(run_dir / rel, gif)
         row["video"] = rel.as_posix()
     if db.insert(row):
         log.episode(row)
@@ -304,8 +300,8 @@ def _limit_threads(threads: int) -> None:
 def _worker_main(jobs: Any, out: Any, threads: int, parent: int) -> None:
     """Local worker: take jobs until a None sentinel; stream rows back."""
     _limit_threads(threads)
-    from wmplan.benchmarks.agents import set_agent_threads
     from wmplan.benchmarks.episode import close_envs, run_job
+    from wmplan.benchmarks.workers import set_agent_threads
 
     set_agent_threads(threads)
 
@@ -396,8 +392,8 @@ def _run_local(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
 # --- Ray --------------------------------------------------------------------------
 def _ray_job(job: Job):
     """Ray task body: the same generator as a local worker runs (one CPU per task)."""
-    from wmplan.benchmarks.agents import set_agent_threads
     from wmplan.benchmarks.episode import run_job
+    from wmplan.benchmarks.workers import set_agent_threads
 
     set_agent_threads(1)
 

@@ -34,32 +34,17 @@ from typing import Any
 
 import yaml
 
+import wmplan.envs
+from wmplan.agents.spec import NAME_RE, AgentSpec, PlannerSpec, check_settings
+from wmplan.worldmodel.configs import ConfigError
+
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 PLANNER_NAMES = ("cem", "mppi", "icem", "gradient", "random")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-\[\]=,]*$")
 Scalar = bool | int | float | str
-
-
-class ConfigError(ValueError):
-    """A bad value in a config dataclass; ``field`` names the offending field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 class SuiteError(ValueError):
     """An invalid suite file: the message starts with ``file:line: field``."""
-
-
-def _freeze(value: Any, where: str) -> Any:
-    """Lists -> tuples; only JSON scalars (and tuples of them) are allowed."""
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v, where) for v in value)
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    raise ConfigError(where, f"must be a number, string, bool or list, got {value!r}")
 
 
 def _check_rel_path(value: str, field_name: str) -> None:
@@ -102,115 +87,6 @@ class ProtocolConfig:
 
 
 @dataclass(frozen=True)
-class PlannerSpec:
-    """Which optimiser an MPC agent uses and its settings (passed to the planner's
-    own config dataclass, which validates them)."""
-
-    name: str = "cem"
-    options: tuple[tuple[str, Any], ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.name not in PLANNER_NAMES:
-            raise ConfigError(
-                "name", f"unknown planner {self.name!r}; valid: {', '.join(PLANNER_NAMES)}"
-            )
-        opts = dict(self.options)
-        if len(opts) != len(self.options):
-            raise ConfigError("options", "duplicate planner option")
-        for key, value in self.options:
-            if not isinstance(key, str) or not key.isidentifier():
-                raise ConfigError("options", f"option names must be identifiers, got {key!r}")
-            _freeze(value, key)
-        object.__setattr__(
-            self, "options", tuple(sorted((k, _freeze(v, k)) for k, v in opts.items()))
-        )
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The options as a dict (e.g. ``{"num_samples": 300, "iterations": 30}``)."""
-        return dict(self.options)
-
-    def with_options(self, **changes: Any) -> PlannerSpec:
-        """A copy with some options replaced or added."""
-        return PlannerSpec(self.name, tuple({**self.settings, **changes}.items()))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            **{k: list(v) if isinstance(v, tuple) else v for k, v in self.options},
-        }
-
-
-@dataclass(frozen=True)
-class AgentSpec:
-    """One agent of a suite: a unique ``name`` (its label in results), a ``kind``
-    known to ``wmplan.benchmarks.agents`` (random, oracle, wm, ...), planner
-    settings for MPC agents, a checkpoint for learned ones (``{task}`` is replaced by
-    the task's short name, e.g. ``runs/wm-{task}`` -> ``runs/wm-Reacher``), and free
-    ``options`` for the agent itself."""
-
-    name: str
-    kind: str
-    planner: PlannerSpec | None = None
-    checkpoint: str | None = None
-    options: tuple[tuple[str, Any], ...] = ()
-
-    def __post_init__(self) -> None:
-        from wmplan.benchmarks.agents import AGENT_KINDS, ENTRY_POINT_RE
-
-        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
-            raise ConfigError(
-                "name",
-                f"must be a non-empty label of letters, digits and _.-[]=, got {self.name!r}",
-            )
-        if self.kind not in AGENT_KINDS:
-            raise ConfigError(
-                "kind", f"unknown agent kind {self.kind!r}; valid: {', '.join(sorted(AGENT_KINDS))}"
-            )
-        kind = AGENT_KINDS[self.kind]
-        if kind.needs_planner and self.planner is None:
-            raise ConfigError(
-                "planner", f"agent kind {self.kind!r} needs a planner, e.g. {{name: cem}}"
-            )
-        if not (kind.needs_planner or kind.accepts_planner) and self.planner is not None:
-            raise ConfigError("planner", f"agent kind {self.kind!r} takes no planner")
-        if kind.needs_checkpoint and not self.checkpoint:
-            raise ConfigError("checkpoint", f"agent kind {self.kind!r} needs a checkpoint path")
-        if self.checkpoint is not None and not isinstance(self.checkpoint, str):
-            raise ConfigError("checkpoint", f"must be a path string, got {self.checkpoint!r}")
-        opts = dict(self.options)
-        if self.kind == "python":
-            entry = opts.get("entry_point")
-            if not isinstance(entry, str) or not re.match(ENTRY_POINT_RE, entry):
-                raise ConfigError(
-                    "options",
-                    "kind 'python' needs options.entry_point 'package.module:callable', "
-                    f"got {entry!r}",
-                )
-        object.__setattr__(
-            self, "options", tuple(sorted((k, _freeze(v, k)) for k, v in opts.items()))
-        )
-
-    def checkpoint_for(self, task_id: str) -> str | None:
-        """The checkpoint path for ``task_id`` (``{task}`` -> short task name, e.g.
-        'Reacher'; ``{task_lower}`` -> 'reacher')."""
-        if self.checkpoint is None:
-            return None
-        name = short_task(task_id)
-        return self.checkpoint.replace("{task}", name).replace("{task_lower}", name.lower())
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"name": self.name, "kind": self.kind}
-        if self.planner is not None:
-            d["planner"] = self.planner.to_dict()
-        if self.checkpoint is not None:
-            d["checkpoint"] = self.checkpoint
-        if self.options:
-            d["options"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.options}
-        return d
-
-
-@dataclass(frozen=True)
 class SuiteConfig:
     """Tasks x agents x seeds x episodes under one protocol.
 
@@ -234,9 +110,7 @@ class SuiteConfig:
     description: str = ""
 
     def __post_init__(self) -> None:
-        import wmplan.envs
-
-        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+        if not isinstance(self.name, str) or not NAME_RE.match(self.name):
             raise ConfigError("name", f"must be a non-empty label, got {self.name!r}")
         object.__setattr__(self, "tasks", tuple(self.tasks))
         object.__setattr__(self, "agents", tuple(self.agents))
@@ -277,10 +151,6 @@ class SuiteConfig:
             object.__setattr__(self, "run_name", self.name)
         _check_rel_path(self.run_name, "run_name")
 
-    @property
-    def total_episodes(self) -> int:
-        return len(self.tasks) * len(self.agents) * len(self.seeds) * self.episodes
-
     def to_dict(self) -> dict[str, Any]:
         """Plain data, as a suite file would hold it (round-trips through YAML)."""
         return {
@@ -300,12 +170,6 @@ class SuiteConfig:
     def replace(self, **changes: Any) -> SuiteConfig:
         """A validated copy with some fields changed."""
         return dataclasses.replace(self, **changes)
-
-
-def short_task(task_id: str) -> str:
-    """'wmplan/Reacher-v0' -> 'Reacher' (used in file names and checkpoint templates)."""
-    name = task_id.split("/")[-1]
-    return re.sub(r"-v\d+$", "", name)
 
 
 def config_hash(
@@ -486,8 +350,6 @@ def _mapping(src: _Source, data: Any, path: tuple, valid: set[str]) -> dict[str,
 def parse_suite(text: str, filename: str = "<suite>") -> SuiteConfig:
     """Parse YAML suite text into a validated ``SuiteConfig``; errors are
     ``SuiteError`` naming ``filename``, the line, the field and the valid values."""
-    from wmplan.benchmarks.agents import check_settings
-
     src = _Source(text, filename)
     try:
         data = yaml.safe_load(text) if src.root is not None else None

@@ -15,10 +15,7 @@ BEFORE = {"wmplan/Reacher-v0": "90-94", "wmplan/TwoRoom-v0": "86-92", "wmplan/Pu
 
 
 def _is_world_model(row: dict[str, Any]) -> bool:
-    try:
-        return json.loads(row.get("agent_config") or "{}").get("kind") == "wm"
-    except json.JSONDecodeError:
-        return False
+    return json.loads(row["agent_config"]).get("kind") == "wm"
 
 
 def targets_section(rows: list[dict[str, Any]]) -> list[str]:

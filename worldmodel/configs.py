@@ -64,3 +64,13 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(d, dict):
         raise ValueError(f"{path}: expected a mapping of config fields, got a {type(d).__name__}")
     return d
+
+
+class ConfigError(ValueError):
+    """A bad value in a config dataclass; ``field`` names the offending field (suite
+    files add the file and line, see ``benchmarks/suite.py``)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

@@ -54,8 +54,3 @@ def goal_distance(task_id: str, states: np.ndarray, goals: np.ndarray) -> np.nda
             f"no observed-state goal distance for {task_id!r}; goal tasks: {sorted(GOAL_DISTANCE)}"
         )
     return GOAL_DISTANCE[task_id](np.asarray(states, np.float64), np.asarray(goals, np.float64))
-
-
-def goal_reached(task_id: str, states: np.ndarray, goals: np.ndarray) -> np.ndarray:
-    """bool ``[...]``: the task's success predicate from observed states."""
-    return goal_distance(task_id, states, goals) <= 1.0

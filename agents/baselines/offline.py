@@ -15,7 +15,6 @@ holding another config is refused.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from wmplan.agents.baselines.nets import GoalEncoder
 from wmplan.agents.baselines.relabel import GoalDataset
 from wmplan.agents.baselines.trainlog import TrainLog, torch_threads
 from wmplan.worldmodel import checkpoint as ckpt
+from wmplan.worldmodel.configs import check_ints, from_dict
 
 ALGOS: dict[str, tuple[type, type]] = {"gcbc": (GCBC, GCBCConfig), "gciql": (GCIQL, GCIQLConfig)}
 
@@ -67,10 +67,7 @@ class OfflineConfig:
             raise ValueError(f"algo must be one of {sorted(ALGOS)}, got {self.algo!r}")
         if self.obs not in ("state", "pixels"):
             raise ValueError(f"obs must be 'state' or 'pixels', got {self.obs!r}")
-        for name in ("steps", "batch_size", "log_every", "checkpoint_every", "threads"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_ints(self, ("steps", "batch_size", "log_every", "checkpoint_every", "threads"))
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if not self.lr > 0:
@@ -80,14 +77,8 @@ class OfflineConfig:
         self.algo_config()  # unknown or bad algorithm options fail here
 
     def algo_config(self) -> Any:
-        cls = ALGOS[self.algo][1]
-        try:
-            return cls(**self.options)
-        except TypeError as exc:
-            fields = [f.name for f in dataclasses.fields(cls)]
-            raise ValueError(
-                f"bad {self.algo} options {sorted(self.options)}: {exc}; valid: {fields}"
-            ) from None
+        """The algorithm's own config (``GCBCConfig``/``GCIQLConfig``) from ``options``."""
+        return from_dict(ALGOS[self.algo][1], self.options, f"{self.algo} option")
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -230,9 +221,3 @@ def _train(
         bar.close()
     log.plot()
     return last
-
-
-def summary_line(out: str | Path, record: dict[str, Any]) -> str:
-    """One console line for a finished offline run."""
-    shown = {k: record[k] for k in ("step", "loss", "success_rate", "train_wall_s") if k in record}
-    return f"{out}: " + json.dumps(shown)

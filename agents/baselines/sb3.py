@@ -38,6 +38,7 @@ from wmplan.agents.baselines.agent import Sb3Agent
 from wmplan.agents.baselines.obs import ObsSpec, PolicyObsWrapper
 from wmplan.agents.baselines.trainlog import TrainLog, torch_threads
 from wmplan.worldmodel import checkpoint as ckpt
+from wmplan.worldmodel.configs import check_ints
 
 ALGOS = ONLINE_ALGOS
 
@@ -78,11 +79,8 @@ class Sb3Config:
             raise ValueError(f"obs must be 'state' or 'pixels', got {self.obs!r}")
         if self.reward not in ("sparse", "dense"):
             raise ValueError(f"reward must be 'sparse' or 'dense', got {self.reward!r}")
-        for name in ("steps", "batch_size", "log_every", "checkpoint_every",
-                     "threads", "goal_offset", "budget", "ppo_n_steps", "frame_stack"):  # fmt: skip
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_ints(self, ("steps", "batch_size", "log_every", "checkpoint_every", "threads",
+                          "goal_offset", "budget", "ppo_n_steps", "frame_stack"))  # fmt: skip
         for name in ("eval_every", "eval_episodes", "learning_starts"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from wmplan.worldmodel.files import write_json_atomic
+from wmplan.worldmodel.files import atomic_path, write_json_atomic, write_text_atomic
 
 
 @contextmanager
@@ -91,9 +91,7 @@ class TrainLog:
     def truncate(self, x: int) -> None:
         """Drop records past ``x`` (the step a resumed run restarts from)."""
         keep = [r for r in self.records() if r.get(self.x_key, 0) <= x]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
-        tmp.replace(self.path)
+        write_text_atomic(self.path, "".join(json.dumps(r) + "\n" for r in keep))
 
     def progress(self, total: int, initial: int, enabled: bool, desc: str):
         """A tqdm bar (None when disabled)."""
@@ -131,8 +129,7 @@ class TrainLog:
         ax.grid(alpha=0.3)
         fig.tight_layout()
         out = self.dir / CURVE
-        tmp = out.with_name(f".{out.name}.tmp.png")
-        fig.savefig(tmp)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp)
         plt.close(fig)
-        tmp.replace(out)
         return out

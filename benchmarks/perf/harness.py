@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from wmplan.agents import AgentSpec
 from wmplan.benchmarks.results import load_rows
 from wmplan.benchmarks.runner import run_suite
-from wmplan.benchmarks.suite import AgentSpec, ProtocolConfig, SuiteConfig
+from wmplan.benchmarks.suite import ProtocolConfig, SuiteConfig
 
 
 def make_suite(task: str, episodes: int, budget: int) -> SuiteConfig:

@@ -83,16 +83,6 @@ TARGETS = {
             "tests/benchmarks/test_protocol_version.py",
             "tests/benchmarks/test_targets.py",
         ),
-        skip_functions=(
-            "_pyplot",
-            "_log_x",
-            "_no_data",
-            "_task_axes",
-            "plot_success",
-            "plot_success_vs_plan_time",
-            "plot_success_vs_budget",
-            "plot_convergence",
-        ),
     ),  # fmt: skip
     "sigreg": Target(
         "wmplan.worldmodel.sigreg",

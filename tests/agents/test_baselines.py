@@ -224,9 +224,10 @@ def test_every_baseline_kind_runs_in_the_harness(tworoom_data, tmp_path):
     """Each kind satisfies the Agent protocol and plays a protocol episode through
     the suite factory, from the checkpoint its spec names."""
     import wmplan.envs
-    from wmplan.benchmarks.agents import availability, build_agent
+    from wmplan.agents import AgentSpec, availability
     from wmplan.benchmarks.episode import run_episode
-    from wmplan.benchmarks.suite import AgentSpec, ProtocolConfig
+    from wmplan.benchmarks.suite import ProtocolConfig
+    from wmplan.benchmarks.workers import build_agent
 
     for algo in ("gcbc", "gciql"):
         train_offline(

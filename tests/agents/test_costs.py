@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from wmplan.agents.costs import LatentGoalCost, RewardCost
+from wmplan.agents.costs import LatentGoalCost
 
 
 def test_latent_goal_cost_final_scores_the_last_step():
@@ -29,11 +29,3 @@ def test_latent_goal_cost_rejects_bad_settings_and_shapes():
         LatentGoalCost(discount=0.0)
     with pytest.raises(ValueError, match=r"expected z\[B, N, H, D\]"):
         LatentGoalCost()(torch.zeros(1, 2, 3), torch.zeros(1, 3))
-
-
-def test_reward_cost_is_negated_discounted_return_with_terminal_value():
-    rewards = torch.ones(1, 2, 3)  # [B, N, H]
-    value = torch.tensor([[0.0, 10.0]])
-    cost = RewardCost(discount=0.5)(rewards, value)
-    torch.testing.assert_close(cost, torch.tensor([[-1.75, -1.75 - 10 * 0.125]]))
-    torch.testing.assert_close(RewardCost(1.0)(rewards), torch.tensor([[-3.0, -3.0]]))

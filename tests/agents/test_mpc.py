@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from wmplan.agents.costs import LatentGoalCost, RewardCost
+from wmplan.agents.costs import LatentGoalCost
 from wmplan.agents.mpc import MPCAgent, MPCConfig
 from wmplan.planners import make_config
 
@@ -83,9 +83,3 @@ def test_latent_goal_cost_final_and_all_steps():
     assert final[0, 0] == 4.0 and 0 < every[0, 0] < 4.0
     with pytest.raises(ValueError, match="mode"):
         LatentGoalCost("sum")
-
-
-def test_reward_cost_is_negated_discounted_return():
-    rewards = torch.tensor([[[1.0, 1.0]]])
-    cost = RewardCost(0.5)(rewards, torch.tensor([[4.0]]))
-    assert cost.item() == pytest.approx(-(1 + 0.5 + 0.25 * 4))

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 import wmplan.envs
-from wmplan.benchmarks.agents import availability, build_agent, fingerprint, is_privileged
+from wmplan.agents import AgentSpec, PlannerSpec, availability, fingerprint
 from wmplan.benchmarks.episode import run_episode
-from wmplan.benchmarks.suite import AgentSpec, PlannerSpec, ProtocolConfig
+from wmplan.benchmarks.suite import ProtocolConfig
+from wmplan.benchmarks.workers import build_agent
 from wmplan.worldmodel.base import ModelConfig
 from wmplan.worldmodel.checkpoint import save_checkpoint
 from wmplan.worldmodel.model import build_model
@@ -21,7 +22,7 @@ def _play(spec, task, image_size=64, budget=10):
     try:
         agent = build_agent(spec, task, env, seed=3)
         proto = ProtocolConfig(goal_offset=10, budget=budget, image_size=image_size)
-        metrics, _ = run_episode(env, agent, proto, 7, is_privileged(spec), record=False)
+        metrics, _ = run_episode(env, agent, proto, 7, spec.privileged, record=False)
     finally:
         env.close()
     return metrics

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 import wmplan.api as wm
+from wmplan.agents import AgentSpec
 from wmplan.benchmarks.cli import main
 from wmplan.benchmarks.episode import Job, run_job
-from wmplan.benchmarks.suite import AgentSpec, ProtocolConfig, config_hash
+from wmplan.benchmarks.suite import ProtocolConfig, config_hash
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -19,8 +19,9 @@ from protocol_agents import SEEN
 
 import wmplan.benchmarks.episode as episode_module
 import wmplan.envs
+from wmplan.agents import AgentSpec
 from wmplan.benchmarks.episode import Job, close_envs, run_episode, run_job
-from wmplan.benchmarks.suite import AgentSpec, ProtocolConfig
+from wmplan.benchmarks.suite import ProtocolConfig
 
 TASK = "wmplan/Reacher-v0"
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from wmplan.agents import AgentSpec
 from wmplan.benchmarks import suite as suite_mod
 from wmplan.benchmarks.episode import Job, run_job
 from wmplan.benchmarks.report import write_report
 from wmplan.benchmarks.results import DB_NAME, ResultsDB, load_rows
-from wmplan.benchmarks.suite import PROTOCOL_VERSION, AgentSpec, ProtocolConfig, config_hash
+from wmplan.benchmarks.suite import PROTOCOL_VERSION, ProtocolConfig, config_hash
 
 # The episodes table as it was before protocol_version existed.
 V1_SCHEMA = """

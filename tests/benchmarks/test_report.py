@@ -9,8 +9,8 @@ import numpy as np
 
 from wmplan.benchmarks.cli import main
 from wmplan.benchmarks.episode import encode_gif
-from wmplan.benchmarks.report import PLOTS
-from wmplan.benchmarks.results import ResultsDB
+from wmplan.benchmarks.plots import PLOTS
+from wmplan.benchmarks.results import ResultsDB, Skipped, record_skipped
 
 
 def _fill(run_dir, rng):
@@ -85,15 +85,20 @@ def test_report_of_a_run_without_planners_says_what_is_missing(tmp_path):
                        "episode": ep, "success": False, "return": 0.0, "steps": 50,
                        "plan_time_per_step": 0.0, "wall_clock": 1.0, "code_version": "t",
                        "suite": "s", "agent_config": json.dumps({"name": "random", "kind": "random"})})  # fmt: skip
-    note = "skipped wm-cem on wmplan/Push-v0: agent 'wm-cem': no checkpoint at runs/wm-Push"
-    ran = "skipped random on wmplan/Push-v0: an old note of an agent that has run since"
-    (run / "log.jsonl").write_text(
-        "\n".join(json.dumps({"event": "skip", "note": n}) for n in (note, ran)) + "\n"
-    )
+    # A run directory from before skipped.json: its report has no such section.
+    (run / "log.jsonl").write_text(json.dumps({"event": "skip", "note": "old"}) + "\n")
+    assert main(["report", str(run), "--out", str(tmp_path / "old")]) == 0
+    assert "## Agents not run" not in (tmp_path / "old" / "report.md").read_text()
+    missing = Skipped("wmplan/Push-v0", "wm-cem", "agent 'wm-cem': no checkpoint at runs/wm-Push")
+    ran = Skipped("wmplan/Push-v0", "random", "an old note of an agent that has run since")
+    record_skipped(run, [missing, ran])
     assert main(["report", str(run), "--out", str(tmp_path / "rep")]) == 0
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "No agent recorded planner info" in md and "No episode was recorded" in md
-    assert "## Agents not run" in md and note in md and ran not in md
+    assert "## Agents not run" in md and missing.note in md and ran.note not in md
+    assert missing.note == (
+        "skipped wm-cem on wmplan/Push-v0: agent 'wm-cem': no checkpoint at runs/wm-Push"
+    )
     assert all((tmp_path / "rep" / "plots" / f"{n}.png").exists() for n in PLOTS)
 
 

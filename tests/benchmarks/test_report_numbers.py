@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from wmplan.benchmarks import report, stats
+from wmplan.benchmarks import plots, report, stats
 from wmplan.benchmarks.episode import encode_gif
 from wmplan.benchmarks.references import REFERENCES, TASK_NAMES
 from wmplan.benchmarks.results import ResultsDB
@@ -240,7 +240,7 @@ def test_every_plot_gives_an_agent_the_same_colour(built, tmp_path, monkeypatch)
     monkeypatch.setattr(Figure, "savefig", keep)
     monkeypatch.setattr("matplotlib.pyplot.close", lambda fig=None: None)
     report.write_report(run, tmp_path / "rep")
-    colors = report.agent_colors(list(AGENTS))
+    colors = plots.agent_colors(list(AGENTS))
     assert len({colors[a] for a in AGENTS}) == len(AGENTS)
     checked = defaultdict(int)
     for name, fig in figures.items():
@@ -257,15 +257,15 @@ def test_every_plot_gives_an_agent_the_same_colour(built, tmp_path, monkeypatch)
                     got = h.get_color()
                 assert to_rgba(got) == to_rgba(colors[label]), (name, label)
                 checked[name] += 1
-    assert set(checked) == set(report.PLOTS), checked
+    assert set(checked) == set(plots.PLOTS), checked
 
 
 def test_agent_colours_are_distinct_and_stable_for_many_agents():
     names = [f"a{i}" for i in range(25)]
-    colors = report.agent_colors(names)
+    colors = plots.agent_colors(names)
     assert len({colors[n] for n in names}) == 25
-    assert report.agent_colors(list(reversed(names))) == colors
-    few = report.agent_colors(["random", "oracle[num_samples=64]", "oracle[num_samples=256]"])
+    assert plots.agent_colors(list(reversed(names))) == colors
+    few = plots.agent_colors(["random", "oracle[num_samples=64]", "oracle[num_samples=256]"])
     assert set(few) == {"random", "oracle", "oracle[num_samples=64]", "oracle[num_samples=256]"}
 
 
@@ -283,19 +283,19 @@ def test_report_with_several_agents_has_pairs_not_the_single_agent_note(built):
 
 def test_planner_budget_is_samples_times_iterations_with_the_planners_defaults():
     def budget(planner):
-        return report._planner_budget(json.dumps({"name": "x", "planner": planner}))
+        return plots._planner_budget(json.dumps({"name": "x", "planner": planner}))
 
     assert budget({"name": "cem", "num_samples": 64, "iterations": 5}) == ("cem", 320.0)
     assert budget({"name": "cem"}) == ("cem", 300.0 * 30)  # CEM's defaults
     assert budget({"name": "mppi", "iterations": 2}) == ("mppi", 512.0 * 2)
     assert budget({"name": "no-such-planner"}) is None
     assert budget(None) is None
-    assert report._planner_budget(json.dumps({"name": "random", "kind": "random"})) is None
+    assert plots._planner_budget(json.dumps({"name": "random", "kind": "random"})) is None
 
 
 def test_agents_sort_by_family_then_numerically():
     names = ["oracle[num_samples=256]", "random", "oracle[num_samples=64]", "oracle", "b2", "b10"]
-    assert sorted(names, key=report.agent_order) == [
+    assert sorted(names, key=plots.agent_order) == [
         "b2", "b10", "oracle", "oracle[num_samples=64]", "oracle[num_samples=256]", "random"]  # fmt: skip
 
 

@@ -8,8 +8,9 @@ import dataclasses
 
 import torch
 
+from wmplan.agents import AgentSpec, PlannerSpec
 from wmplan.benchmarks.runner import plan_jobs
-from wmplan.benchmarks.suite import AgentSpec, PlannerSpec, ProtocolConfig, SuiteConfig
+from wmplan.benchmarks.suite import ProtocolConfig, SuiteConfig
 from wmplan.worldmodel.base import ModelConfig
 from wmplan.worldmodel.checkpoint import save_checkpoint
 from wmplan.worldmodel.model import build_model

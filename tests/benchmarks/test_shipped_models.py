@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from wmplan.benchmarks.agents import availability, resolve_checkpoint
+from wmplan.agents import availability, resolve_checkpoint
 from wmplan.benchmarks.suite import load_suite
 from wmplan.models import shipped_model, shipped_models
 

@@ -7,9 +7,8 @@ import dataclasses
 
 import pytest
 
+from wmplan.agents import AgentSpec, PlannerSpec
 from wmplan.benchmarks.suite import (
-    AgentSpec,
-    PlannerSpec,
     ProtocolConfig,
     SuiteError,
     apply_sweep,
@@ -134,21 +133,21 @@ def test_config_hash_covers_settings_not_the_label():
 
 
 def test_bench_command_line_overrides_and_sweeps():
-    from wmplan.benchmarks.bench import suite_from_args
-    from wmplan.benchmarks.cli import build_parser
+    from wmplan.benchmarks.bench import choose_suite
+    from wmplan.benchmarks.cli import build_parser, suite_choice
 
     args = build_parser().parse_args(
         ["bench", "--suite", "quick", "--tasks", "wmplan/Push-v0", "--agents", "random,oracle-cem",
          "--seeds", "3,4", "--episodes", "2", "--sweep", "planner.iterations=5,10"]
     )  # fmt: skip
-    suite = suite_from_args(args)
+    suite = choose_suite(suite_choice(args))
     assert suite.tasks == ("wmplan/Push-v0",) and suite.seeds == (3, 4) and suite.episodes == 2
     assert [a.name for a in suite.agents] == [
         "random", "oracle-cem[iterations=5]", "oracle-cem[iterations=10]"
     ]  # fmt: skip
     bad = build_parser().parse_args(["bench", "--agents", "nobody"])
     with pytest.raises(ValueError, match="unknown agent.*nobody"):
-        suite_from_args(bad)
+        choose_suite(suite_choice(bad))
 
 
 def test_planner_names_match_the_planners_package():
