@@ -84,7 +84,7 @@ def bench(choice: SuiteChoice, *, out: str | None = None, report: bool = False, 
     print a success table, write the report if ``report``; ``run``: the keyword
     arguments of ``run_suite`` (workers, backend, progress, wandb_mode, ...).
     Returns the exit code."""
-    from wmplan.benchmarks.cli import check_output
+    from wmplan.benchmarks.output_paths import check_output
     from wmplan.benchmarks.results import load_rows
     from wmplan.benchmarks.runner import run_suite
 

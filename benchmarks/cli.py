@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wmplan.benchmarks.output_paths import check_output
+
 if TYPE_CHECKING:
     from wmplan.benchmarks.bench import SuiteChoice
 
@@ -96,36 +98,6 @@ def _add_wandb(p: argparse.ArgumentParser) -> None:
         choices=["off", "offline", "online"],
         help="log to wandb; offline needs no network (sync later with `wandb sync`)",
     )  # fmt: skip
-
-
-class OutputError(ValueError):
-    """An output path that cannot be written; checked before any work starts."""
-
-
-def check_output(path: str | Path, flag: str, kind: str = "dir") -> None:
-    """Raise OutputError naming ``flag`` unless ``path`` can be created or written as a
-    ``kind`` ("dir" or "file"): refuses a file where a directory is wanted (and the
-    other way round), and a location where nothing can be written."""
-    import tempfile
-
-    p = Path(path)
-    if kind == "dir" and p.exists() and not p.is_dir():
-        raise OutputError(f"{flag} {path}: exists and is not a directory; give a directory")
-    if kind == "file" and p.is_dir():
-        raise OutputError(f"{flag} {path}: is a directory; give a file path")
-    probe = p if kind == "dir" else p.parent
-    probe = Path(os.path.abspath(probe))
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise OutputError(f"{flag} {path}: {probe} is a file, so no directory can be made there")
-    try:
-        tempfile.TemporaryFile(dir=probe).close()
-    except OSError as exc:
-        raise OutputError(
-            f"{flag} {path}: cannot write in {probe} ({exc.strerror or exc}); choose a "
-            "writable location"
-        ) from None
 
 
 # --- envs --------------------------------------------------------------------
@@ -501,7 +473,7 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
     recipe = dataclasses.replace(
         RECIPES[args.name], **{k: v for k, v in sizes.items() if v is not None}
     )
-    return run_recipe(recipe, args.out, workers=args.workers)
+    return run_recipe(recipe, args.out, main, workers=args.workers)
 
 
 def _add_distance(sub: argparse._SubParsersAction) -> None:

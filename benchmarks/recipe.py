@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,10 +195,12 @@ def card_markdown(c: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_recipe(recipe: Recipe, out: str | Path, workers: int = 2) -> int:
-    """Run every stage of ``recipe`` (e.g. ``RECIPES["tworoom"]``) into ``out``; returns
-    an exit code."""
-    from wmplan.benchmarks.cli import main
+def run_recipe(
+    recipe: Recipe, out: str | Path, main: Callable[[list[str]], int], workers: int = 2
+) -> int:
+    """Run every stage of ``recipe`` (e.g. ``RECIPES["tworoom"]``) into ``out`` as
+    ``wmplan`` commands through ``main`` (the CLI's entry point: the stages are exactly
+    the commands the model card lists); returns an exit code."""
     from wmplan.worldmodel.checkpoint import resolve
     from wmplan.worldmodel.files import write_json_atomic
 

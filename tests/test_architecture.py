@@ -3,7 +3,8 @@
 Data flows one way: envs -> worldmodel -> planners -> agents -> benchmarks. Each
 package may import only the packages its row allows (imports inside functions
 count too: a late import is still a dependency). ``models`` is data (the shipped
-weights) and ``api`` the public re-export on top of everything.
+weights, and a resolver of their names that imports nothing of ours) and ``api`` the
+public re-export on top of everything.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "envs": set(),
     "planners": set(),
     "worldmodel": {"envs"},
-    "agents": {"envs", "worldmodel", "planners"},
+    "agents": {"envs", "worldmodel", "planners", "models"},
     "benchmarks": {"envs", "worldmodel", "planners", "agents", "models"},
     "models": set(),
     "api": {"envs", "worldmodel", "planners", "agents", "benchmarks", "models"},

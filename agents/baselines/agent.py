@@ -16,7 +16,8 @@ import torch
 
 from wmplan.agents.baselines import OFFLINE_ALGOS, ONLINE_ALGOS
 from wmplan.agents.baselines import checkpoint as bckpt
-from wmplan.agents.baselines.obs import ObsAdapter, ObsSpec
+from wmplan.agents.baselines.learners import build_learner
+from wmplan.agents.baselines.obs import ObsSpec
 
 
 class OfflineGoalAgent:
@@ -51,40 +52,17 @@ class OfflineGoalAgent:
         return action.astype(np.float32)
 
 
-class Sb3Agent:
-    """A Stable-Baselines3 policy (SAC/PPO) acting deterministically."""
-
-    def __init__(self, policy: Any, spec: ObsSpec):
-        self.policy = policy
-        self.adapter = ObsAdapter(spec)
-        self._first: Any = None
-
-    def reset(self, obs: dict[str, np.ndarray], goal: dict[str, np.ndarray] | None, env=None):
-        del env
-        self._first = self.adapter.reset(obs, goal)
-
-    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        # The harness calls act() first on the observation reset() already saw.
-        x, self._first = (
-            (self._first, None) if self._first is not None else (self.adapter.step(obs), None)
-        )
-        action, _ = self.policy.predict(x, deterministic=True)
-        return np.asarray(action, np.float32)
-
-
 def load_agent(path: str | Path) -> Any:
     """The harness agent of a baseline checkpoint (run dir or checkpoint dir)."""
     config = bckpt.read_config(path)
     model = config["model"]
     algo = model.get("algo")
     if algo in OFFLINE_ALGOS:
-        from wmplan.agents.baselines.offline import build_learner
-
         learner = build_learner(model)
         bckpt.load_weights(path, learner)
         return OfflineGoalAgent(learner.actor.eval(), model)
     if algo in ONLINE_ALGOS:
-        from wmplan.agents.baselines.sb3 import build_policy
+        from wmplan.agents.baselines.sb3 import Sb3Agent, build_policy
 
         policy = build_policy(model)
         bckpt.load_weights(path, policy)

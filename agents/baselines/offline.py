@@ -26,15 +26,12 @@ import torch
 
 from wmplan.agents.baselines import checkpoint as bckpt
 from wmplan.agents.baselines.agent import OfflineGoalAgent
-from wmplan.agents.baselines.gcbc import GCBC, GCBCConfig
-from wmplan.agents.baselines.gciql import GCIQL, GCIQLConfig
+from wmplan.agents.baselines.learners import ALGOS, build_learner
 from wmplan.agents.baselines.nets import GoalEncoder
 from wmplan.agents.baselines.relabel import GoalDataset
 from wmplan.agents.baselines.trainlog import TrainLog, torch_threads
 from wmplan.worldmodel import checkpoint as ckpt
 from wmplan.worldmodel.configs import check_ints, from_dict
-
-ALGOS: dict[str, tuple[type, type]] = {"gcbc": (GCBC, GCBCConfig), "gciql": (GCIQL, GCIQLConfig)}
 
 
 @dataclass(frozen=True)
@@ -84,27 +81,6 @@ class OfflineConfig:
         d = dataclasses.asdict(self)
         d["hidden"], d["cnn_channels"] = list(self.hidden), list(self.cnn_channels)
         return d
-
-
-def build_learner(model_config: dict[str, Any]) -> torch.nn.Module:
-    """The learner (``GCBC``/``GCIQL``) described by a checkpoint's model config."""
-    algo = model_config["algo"]
-    learner_cls, config_cls = ALGOS[algo]
-
-    def make_encoder() -> GoalEncoder:
-        return GoalEncoder(
-            model_config["obs"],
-            state_dim=model_config["state_dim"],
-            image_size=model_config["image_size"],
-            channels=tuple(model_config["cnn_channels"]),
-            feat_dim=model_config["feat_dim"],
-        )
-
-    cfg = config_cls(**model_config["options"])
-    hidden = tuple(model_config["hidden"])
-    if learner_cls is GCBC:
-        return GCBC(cfg, make_encoder(), model_config["action_dim"], hidden)
-    return GCIQL(cfg, make_encoder, model_config["action_dim"], hidden)
 
 
 def _batch(data: GoalDataset, learner: Any, cfg: OfflineConfig, rng: np.random.Generator):

@@ -34,13 +34,33 @@ import torch
 
 from wmplan.agents.baselines import ONLINE_ALGOS
 from wmplan.agents.baselines import checkpoint as bckpt
-from wmplan.agents.baselines.agent import Sb3Agent
-from wmplan.agents.baselines.obs import ObsSpec, PolicyObsWrapper
+from wmplan.agents.baselines.obs import ObsAdapter, ObsSpec, PolicyObsWrapper
 from wmplan.agents.baselines.trainlog import TrainLog, torch_threads
 from wmplan.worldmodel import checkpoint as ckpt
 from wmplan.worldmodel.configs import check_ints
 
 ALGOS = ONLINE_ALGOS
+
+
+class Sb3Agent:
+    """A Stable-Baselines3 policy (SAC/PPO) acting deterministically."""
+
+    def __init__(self, policy: Any, spec: ObsSpec):
+        self.policy = policy
+        self.adapter = ObsAdapter(spec)
+        self._first: Any = None
+
+    def reset(self, obs: dict[str, np.ndarray], goal: dict[str, np.ndarray] | None, env=None):
+        del env
+        self._first = self.adapter.reset(obs, goal)
+
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        # The harness calls act() first on the observation reset() already saw.
+        x, self._first = (
+            (self._first, None) if self._first is not None else (self.adapter.step(obs), None)
+        )
+        action, _ = self.policy.predict(x, deterministic=True)
+        return np.asarray(action, np.float32)
 
 
 @dataclass(frozen=True)

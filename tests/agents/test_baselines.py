@@ -91,7 +91,7 @@ def test_sac_from_state_beats_random_on_tworoom(tmp_path):
 )
 def test_offline_checkpoint_round_trip_gives_identical_actions(tworoom_data, tmp_path, algo, obs):
     from wmplan.agents.baselines.agent import OfflineGoalAgent
-    from wmplan.agents.baselines.offline import build_learner
+    from wmplan.agents.baselines.learners import build_learner
 
     steps = 40 if obs == "state" else 4  # pixels: the CNN path, not learning
     cfg = offline_config(tworoom_data, tmp_path / algo, algo=algo, obs=obs, steps=steps,
@@ -118,7 +118,7 @@ def test_sb3_checkpoint_round_trip_gives_identical_actions(tmp_path, algo, obs, 
     """SAC (HER, dict observations) and PPO (stacked pixels, shared CNN) rebuilt from
     JSON + safetensors act exactly as the policy that was trained."""
     from wmplan.agents.baselines import sb3
-    from wmplan.agents.baselines.agent import Sb3Agent
+    from wmplan.agents.baselines.sb3 import Sb3Agent
 
     cfg = sb3_config(tmp_path / algo, algo=algo, obs=obs, task=task, steps=64, ppo_n_steps=32,
                      batch_size=16, image_size=64, frame_stack=2)  # fmt: skip
