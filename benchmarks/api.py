@@ -131,8 +131,8 @@ def run_episodes(
     *,
     episodes: int = 10,
     seed: int = 0,
-    goal_offset: int = 25,
-    budget: int = 50,
+    goal_offset: int | None = None,
+    budget: int | None = None,
     on_episode: Callable[[int, dict[str, Any], list[np.ndarray]], None] | None = None,
     record: bool = False,
     **agent_kw: Any,
@@ -153,8 +153,9 @@ def run_episodes(
     reason = availability(spec, task)
     if reason is not None:
         raise AgentUnavailable(reason)
-    protocol = ProtocolConfig(goal_offset=goal_offset, budget=budget)
-    env = wmplan.envs.make(task, max_episode_steps=max(budget, 200))
+    given = {"goal_offset": goal_offset, "budget": budget}
+    protocol = ProtocolConfig(**{k: v for k, v in given.items() if v is not None})
+    env = wmplan.envs.make(task, max_episode_steps=max(protocol.budget, 200))
     results = EpisodeResults(task, spec)
     try:
         for episode in range(episodes):

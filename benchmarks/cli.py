@@ -1,8 +1,9 @@
 """wmplan command line: the one place that wires envs, world models, planners,
 agents and the benchmark harness together.
 
-Each area registers its subcommands in its own ``_add_<area>`` function; heavy
-imports happen inside the command functions so ``wmplan envs list`` stays fast.
+Each area registers its subcommands in its own ``_add_<area>`` function (the
+dataset and model commands in ``cli_train.py``, shared flags in ``cli_flags.py``);
+heavy imports happen inside the command functions so ``wmplan envs list`` stays fast.
 """
 
 from __future__ import annotations
@@ -13,108 +14,40 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wmplan.benchmarks.cli_flags import (
+    HelpFormatter,
+    Parser,
+    add_parser,
+    add_progress,
+    add_wandb,
+    add_workers,
+    at_least,
+    default_of,
+    parse_options,
+    workers_of,
+)
+from wmplan.benchmarks.cli_train import add_data, add_worldmodel
 from wmplan.benchmarks.output_paths import check_output
 
 if TYPE_CHECKING:
     from wmplan.benchmarks.bench import SuiteChoice
 
 
-# --- shared flags and checks -----------------------------------------------------
-class _Parser(argparse.ArgumentParser):
-    """Usage errors as one line (``wmplan plan: error: argument --seed: ...``), exit 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """Keeps the examples' line breaks and shows each flag's default when it has one."""
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if text.startswith("example:"):
-            return "".join(indent + line for line in text.splitlines(keepends=True))
-        return super()._fill_text(text, width, indent)
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        shown = action.default not in (None, False, argparse.SUPPRESS, [])
-        if shown and "%(default)" not in text and action.option_strings:
-            text += " (default: %(default)s)"
-        return text
-
-
-def _add_parser(sub: argparse._SubParsersAction, name: str, example: str, **kwargs):
-    """A subcommand parser with defaults in its help and ``example`` as its epilog."""
-    return sub.add_parser(
-        name, formatter_class=_HelpFormatter, epilog=f"example:\n  {example}", **kwargs
-    )
-
-
-def _at_least(low: int):
-    """argparse type: an integer >= ``low``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
-        return value
-
-    parse.__name__ = f"integer >= {low}"
-    return parse
-
-
-def _add_workers(p: argparse.ArgumentParser) -> None:
-    """``--workers``: the same flag and default rule (one per CPU core) everywhere."""
-    p.add_argument(
-        "--workers", type=_at_least(1), help="worker processes (default: one per CPU core)"
-    )
-
-
-def _workers(args: argparse.Namespace) -> int:
-    from wmplan.benchmarks.runner import default_workers
-
-    return args.workers if args.workers is not None else default_workers()
-
-
-def _add_progress(p: argparse.ArgumentParser) -> None:
-    """``--progress``: a bar on a terminal, a plain line every few seconds in a log."""
-    p.add_argument(
-        "--progress", choices=["auto", "bar", "lines", "none"], default="auto",
-        help="progress output; auto: a bar on a terminal, a plain line every 10 s otherwise",
-    )  # fmt: skip
-    p.add_argument(
-        "--quiet", dest="progress", action="store_const", const="none",
-        help="no progress output (= --progress none)",
-    )  # fmt: skip
-
-
-def _add_wandb(p: argparse.ArgumentParser) -> None:
-    """``--wandb off|offline|online``: the same in every command (bare --wandb: offline)."""
-    p.add_argument(
-        "--wandb", nargs="?", const="offline", default="off",
-        choices=["off", "offline", "online"],
-        help="log to wandb; offline needs no network (sync later with `wandb sync`)",
-    )  # fmt: skip
-
-
 # --- envs --------------------------------------------------------------------
 def _add_envs(sub: argparse._SubParsersAction) -> None:
-    p = _add_parser(sub, "envs", "wmplan envs list", help="list and show tasks")
+    p = add_parser(sub, "envs", "wmplan envs list", help="list and show tasks")
     envs_sub = p.add_subparsers(dest="envs_cmd", required=True)
-    ls = _add_parser(envs_sub, "list", "wmplan envs list", help="list registered tasks")
+    ls = add_parser(envs_sub, "list", "wmplan envs list", help="list registered tasks")
     ls.set_defaults(func=_cmd_envs_list)
-    show = _add_parser(
+    show = add_parser(
         envs_sub, "show", "wmplan envs show wmplan/Push-v0 --out runs/show",
         help="contact sheet + random-episode GIF of a task",
     )  # fmt: skip
     show.add_argument("task_id")
     show.add_argument("--out", required=True, help="output directory")
-    show.add_argument("--image-size", type=_at_least(16), default=64)
-    show.add_argument("--seed", type=_at_least(0), default=0)
-    show.add_argument("--steps", type=_at_least(1), default=50)
+    show.add_argument("--image-size", type=at_least(16), default=64)
+    show.add_argument("--seed", type=at_least(0), default=0)
+    show.add_argument("--steps", type=at_least(1), default=50)
     show.set_defaults(func=_cmd_envs_show)
 
 
@@ -139,7 +72,7 @@ def _cmd_envs_show(args: argparse.Namespace) -> int:
 
 # --- demo ----------------------------------------------------------------------
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = _add_parser(
+    p = add_parser(
         sub,
         "demo",
         "wmplan demo --out runs/demo",
@@ -149,8 +82,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         "writes its report. Rerunning skips finished episodes.",
     )
     p.add_argument("--out", default="runs/demo", help="run directory")
-    _add_workers(p)
-    _add_progress(p)
+    add_workers(p)
+    add_progress(p)
     p.add_argument("--suite", default="quick", help="suite name or YAML file to run")
     p.set_defaults(func=_cmd_demo)
 
@@ -167,268 +100,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"{task_id}: observation | goal -> {sheet}")
     print()
     bench_argv = ["bench", "--suite", args.suite, "--out", args.out, "--report"]
-    bench_argv += ["--progress", args.progress, "--workers", str(_workers(args))]
+    bench_argv += ["--progress", args.progress, "--workers", str(workers_of(args))]
     bench_args = build_parser().parse_args(bench_argv)
     return int(bench_args.func(bench_args) or 0)
-
-
-# --- data ----------------------------------------------------------------------
-def _add_data(sub: argparse._SubParsersAction) -> None:
-    c = _add_parser(
-        sub,
-        "collect",
-        "wmplan collect --task wmplan/Reacher-v0 --episodes 100 --out data/reacher.h5",
-        help="collect episodes of a task into an HDF5 dataset (multi-process, resumable)",
-        description="Collect episodes into an HDF5 dataset (schema: docs/dataset.md). "
-        "Episode i is seeded from (seed, i): the dataset does not depend on --workers. "
-        "A killed run, rerun with the same options, resumes where it stopped.",
-    )
-    c.add_argument("--task", required=True, help="task id, e.g. wmplan/Reacher-v0")
-    c.add_argument("--policy", default="expert", choices=["random", "ou", "colored", "expert"])
-    c.add_argument("--episodes", type=_at_least(1), default=1000)
-    c.add_argument(
-        "--steps", type=_at_least(1), default=100, help="env steps (actions) per episode"
-    )
-    _add_workers(c)
-    c.add_argument("--seed", type=_at_least(0), default=0)
-    c.add_argument("--out", required=True, help="output .h5 file")
-    c.add_argument("--image-size", type=int, default=64)
-    c.add_argument("--action-repeat", type=int, default=1)
-    c.add_argument("--noise", type=float, default=0.1, help="expert: Gaussian action noise std")
-    c.add_argument(
-        "--mix",
-        type=float,
-        default=0.5,
-        help="expert: fraction of steps played by colored noise instead",
-    )
-    c.add_argument("--beta", type=float, default=1.0, help="colored noise exponent (1/f^beta)")
-    c.add_argument("--scale", type=float, default=0.6, help="ou/colored noise std")
-    c.add_argument("--shard-episodes", type=int, default=10, help="episodes per resumable shard")
-    c.add_argument("--compression", default="gzip-6", help="gzip-1..gzip-9, lzf or none")
-    _add_progress(c)
-    c.set_defaults(func=_cmd_collect)
-
-    p = _add_parser(
-        sub, "data", "wmplan data inspect data/reacher.h5", help="inspect and merge datasets"
-    )
-    data_sub = p.add_subparsers(dest="data_cmd", required=True)
-    ins = _add_parser(
-        data_sub, "inspect", "wmplan data inspect data/reacher.h5 --video runs/videos",
-        help="summarise a dataset (and check every chunk)",
-    )  # fmt: skip
-    ins.add_argument("path")
-    ins.add_argument("--video", metavar="DIR", help="write a few episodes as GIFs to DIR")
-    ins.add_argument("--video-episodes", type=_at_least(1), default=4)
-    ins.add_argument("--json", action="store_true", help="print the summary as JSON")
-    ins.set_defaults(func=_cmd_data_inspect)
-    mrg = _add_parser(
-        data_sub, "merge", "wmplan data merge data/all.h5 data/part1.h5 data/part2.h5",
-        help="concatenate compatible datasets into OUT (every episode verified)",
-    )  # fmt: skip
-    mrg.add_argument("out")
-    mrg.add_argument("inputs", nargs="+")
-    mrg.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    mrg.set_defaults(func=_cmd_data_merge)
-    exp = data_sub.add_parser(
-        "export",
-        help="export a dataset to another format (minari)",
-        description="Write DATA as a Minari dataset (lossless images, goal fields in the "
-        "observations, the env spec stored). Example: wmplan data export --format minari "
-        "data/reacher.h5",
-    )
-    exp.add_argument("path", help="wmplan .h5 dataset")
-    exp.add_argument("--format", required=True, choices=["minari"])
-    exp.add_argument("--dataset-id", help="Minari id (default: wmplan/<task>-<policy>-v0)")
-    exp.add_argument(
-        "--root", help="Minari datasets directory (default: $MINARI_DATASETS_PATH or ~/.minari)"
-    )
-    exp.set_defaults(func=_cmd_data_export)
-
-
-def _cmd_data_export(args: argparse.Namespace) -> int:
-    from wmplan.worldmodel.export import export_minari
-
-    print(export_minari(args.path, args.dataset_id, args.root))
-    return 0
-
-
-def _cmd_collect(args: argparse.Namespace) -> int:
-    import time
-
-    from wmplan.envs.policies import PolicyConfig
-    from wmplan.worldmodel.data.collect import CollectConfig, collect
-    from wmplan.worldmodel.data.inspect import inspect
-
-    policy = PolicyConfig(
-        name=args.policy, noise=args.noise, mix=args.mix, beta=args.beta, scale=args.scale
-    )
-    config = CollectConfig(
-        task_id=args.task,
-        episodes=args.episodes,
-        steps=args.steps,
-        seed=args.seed,
-        image_size=args.image_size,
-        action_repeat=args.action_repeat,
-        policy=policy,
-        shard_episodes=args.shard_episodes,
-        compression=args.compression,
-    )
-    check_output(args.out, "--out", kind="file")
-    existed = Path(args.out).exists()
-    start = time.perf_counter()
-    out = collect(config, args.out, workers=_workers(args), progress=args.progress)
-    elapsed = time.perf_counter() - start
-    summary = inspect(out, verify=False)
-    size = f"{summary['episodes']} episodes, {summary['frames']} frames, "
-    size += f"{summary['size_bytes'] / 1e6:.1f} MB"
-    if existed:  # a complete dataset was already there: nothing was collected
-        print(f"{out}: already complete, nothing collected ({size})")
-    else:
-        print(f"{out}: {size} in {elapsed:.1f} s ({summary['frames'] / elapsed:.0f} frames/s)")
-    return 0
-
-
-def _cmd_data_inspect(args: argparse.Namespace) -> int:
-    import json
-
-    from wmplan.worldmodel.data.inspect import format_summary, inspect, write_videos
-
-    if args.video:
-        check_output(args.video, "--video")
-    summary = inspect(args.path)
-    print(json.dumps(summary, indent=1) if args.json else format_summary(summary))
-    if args.video:
-        for path in write_videos(args.path, args.video, episodes=args.video_episodes):
-            print(path)
-    return 0
-
-
-def _cmd_data_merge(args: argparse.Namespace) -> int:
-    from wmplan.worldmodel.data.episodes import merge
-    from wmplan.worldmodel.data.inspect import inspect
-
-    check_output(args.out, "OUT", kind="file")
-    out = merge(args.out, args.inputs, force=args.force)
-    summary = inspect(out, verify=False)
-    print(f"{out}: {summary['episodes']} episodes from {len(args.inputs)} datasets")
-    return 0
-
-
-# --- worldmodel ------------------------------------------------------------------
-def _add_worldmodel(sub: argparse._SubParsersAction) -> None:
-    t = _add_parser(
-        sub,
-        "train",
-        "wmplan train --task wmplan/Reacher-v0 --data data/reacher.h5 --out runs/wm-reacher",
-        help="train a JEPA world model on a dataset (resumes an interrupted run)",
-        description="Train a world model; rerun the same command to resume from the newest "
-        "checkpoint in --out. Config fields come from --config (JSON/YAML), then the flags.",
-    )
-    t.add_argument("--task", default="", help="task id the dataset must hold")
-    t.add_argument("--data", required=True, help="HDF5 dataset from `wmplan collect`")
-    t.add_argument("--out", required=True, help="run directory (checkpoints, metrics.jsonl)")
-    t.add_argument("--config", help="JSON or YAML TrainConfig (model:/loss: sections nested)")
-    keep = " (default: --config's, else TrainConfig's)"
-    t.add_argument("--steps", type=_at_least(1), help="optimizer steps" + keep)
-    t.add_argument("--batch-size", type=_at_least(1), help="windows per step" + keep)
-    t.add_argument("--lr", type=float, help="peak learning rate" + keep)
-    t.add_argument("--seed", type=_at_least(0), help="seed of init and sampling" + keep)
-    t.add_argument("--threads", type=_at_least(1), help="torch threads" + keep)
-    t.add_argument("--kind", choices=["jepa", "recon"], help="model kind (recon: pixel baseline)")
-    t.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
-    t.add_argument(
-        "--allow-data-change", action="store_true", default=None,
-        help="resume even though the dataset at --data differs from the one the run began on",
-    )  # fmt: skip
-    _add_wandb(t)
-    _add_progress(t)
-    t.set_defaults(func=_cmd_train)
-
-    e = _add_parser(
-        sub, "eval-model", "wmplan eval-model runs/wm-reacher --data data/reacher.h5",
-        help="evaluate a world model: open loop, probes, collapse",
-    )  # fmt: skip
-    e.add_argument("checkpoint", help="run directory or checkpoint directory")
-    e.add_argument(
-        "--data",
-        help="dataset (held-out episodes as in training; default: the one it was trained on)",
-    )
-    e.add_argument("--out", help="output directory (default: <checkpoint>/eval)")
-    e.add_argument(
-        "--horizon", type=_at_least(1), default=5, help="open-loop horizon in action blocks"
-    )
-    e.add_argument(
-        "--train-episodes", type=_at_least(1), default=200, help="episodes to fit probes on"
-    )
-    e.add_argument(
-        "--decoder-steps", type=_at_least(0), default=300, help="decoder-probe steps (0: off)"
-    )
-    e.set_defaults(func=_cmd_eval_model)
-
-    r = sub.add_parser(
-        "train-reach",
-        help="learn a world model's temporal distance between latents (stored beside it)",
-        description="Fit a reachability head on the frozen encoder of CHECKPOINT from the "
-        "episodes of --data and write reach.safetensors + reach.json into the checkpoint; "
-        "world-model MPC then plans on it (cost metric 'auto'). "
-        "Example: wmplan train-reach runs/wm-tworoom --data data/tworoom.h5",
-    )
-    r.add_argument("checkpoint", help="run directory or checkpoint directory")
-    r.add_argument("--data", required=True, help="dataset of the model's task")
-    r.add_argument("--steps", type=_at_least(1), help="training steps (default: ReachConfig's)")
-    r.add_argument("--max-offset", type=_at_least(1), help="largest step gap between paired frames")
-    r.add_argument("--quantile", type=float, help="pinball-loss quantile in (0, 1)")
-    r.add_argument("--seed", type=_at_least(0))
-    r.set_defaults(func=_cmd_train_reach)
-
-
-def _cmd_train(args: argparse.Namespace) -> int:
-    check_output(args.out, "--out")
-    import dataclasses
-
-    from wmplan.worldmodel.train import TrainConfig, train
-
-    wandb = {"off": {}, "offline": {"wandb": True, "wandb_mode": "offline"},
-             "online": {"wandb": True, "wandb_mode": "online"}}[args.wandb]  # fmt: skip
-    options = dict(
-        task=args.task, data=args.data, out=args.out, steps=args.steps,
-        batch_size=args.batch_size, lr=args.lr, seed=args.seed, threads=args.threads,
-        compile=args.compile, allow_data_change=args.allow_data_change,
-        progress=args.progress, **wandb,
-    )  # fmt: skip
-    options = {k: v for k, v in options.items() if v is not None}  # None: the config's
-    cfg = TrainConfig.from_file(args.config, **options) if args.config else TrainConfig(**options)
-    if args.kind is not None:
-        cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, kind=args.kind))
-    print(train(cfg).summary())
-    return 0
-
-
-def _cmd_eval_model(args: argparse.Namespace) -> int:
-    out = args.out or str(Path(args.checkpoint) / "eval")
-    check_output(out, "--out")
-    from wmplan.worldmodel.evaluate import evaluate_checkpoint, summary_lines
-
-    report = evaluate_checkpoint(
-        args.checkpoint, args.data, out=out, horizon=args.horizon,
-        max_train=args.train_episodes, decoder_steps=args.decoder_steps,
-    )  # fmt: skip
-    print("\n".join(summary_lines(report)))
-    print(f"wrote {out}/eval.json and plots")
-    return 0
-
-
-def _cmd_train_reach(args: argparse.Namespace) -> int:
-    import torch
-
-    from wmplan.worldmodel.reach import ReachConfig, fit_reach
-
-    fields = {"steps": args.steps, "max_offset": args.max_offset, "quantile": args.quantile,
-              "seed": args.seed}  # fmt: skip
-    cfg = ReachConfig(**{k: v for k, v in fields.items() if v is not None})
-    torch.set_num_threads(min(2, torch.get_num_threads()))
-    fit_reach(args.checkpoint, args.data, cfg)
-    return 0
 
 
 def _add_recipe(sub: argparse._SubParsersAction) -> None:
@@ -444,19 +118,19 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
     r.add_argument("name", choices=sorted(RECIPES))
     r.add_argument("--out", required=True, help="directory for data, model, evaluation, card")
     r.add_argument(
-        "--workers", type=_at_least(1), default=2, help="collection / evaluation processes"
+        "--workers", type=at_least(1), default=2, help="collection / evaluation processes"
     )
     r.add_argument(
-        "--episodes", type=_at_least(1), help="collected episodes (default: the recipe's)"
+        "--episodes", type=at_least(1), help="collected episodes (default: the recipe's)"
     )
-    r.add_argument("--steps", type=_at_least(1), help="env steps per episode")
-    r.add_argument("--train-steps", type=_at_least(1), help="world-model training steps")
-    r.add_argument("--reach-steps", type=_at_least(1), help="reachability-head training steps")
+    r.add_argument("--steps", type=at_least(1), help="env steps per episode")
+    r.add_argument("--train-steps", type=at_least(1), help="world-model training steps")
+    r.add_argument("--reach-steps", type=at_least(1), help="reachability-head training steps")
     r.add_argument(
-        "--decoder-steps", type=_at_least(0), help="eval-model decoder-probe steps (0: off)"
+        "--decoder-steps", type=at_least(0), help="eval-model decoder-probe steps (0: off)"
     )
     r.add_argument(
-        "--eval-episodes", type=_at_least(1), help="protocol episodes per evaluation seed"
+        "--eval-episodes", type=at_least(1), help="protocol episodes per evaluation seed"
     )
     r.set_defaults(func=_cmd_recipe)
 
@@ -491,9 +165,7 @@ def _add_distance(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--tasks", help="comma-separated task ids (default: the suite's)")
     d.add_argument("--agents", help="comma-separated agent names (default: the suite's)")
     d.add_argument("--seeds", help="comma-separated seeds (default: the suite's)")
-    d.add_argument(
-        "--episodes", type=_at_least(1), help="episodes per task, agent, offset and seed"
-    )
+    d.add_argument("--episodes", type=at_least(1), help="episodes per task, agent, offset and seed")
     d.set_defaults(func=_cmd_distance, sweep=[])
 
 
@@ -522,7 +194,7 @@ def _cmd_distance(args: argparse.Namespace) -> int:
 
 # --- bench -----------------------------------------------------------------------
 def _add_bench(sub: argparse._SubParsersAction) -> None:
-    b = _add_parser(
+    b = add_parser(
         sub,
         "bench",
         "wmplan bench --suite quick --out runs/quick --report",
@@ -535,7 +207,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
         "--suite", default="quick", help="built-in suite (quick, standard) or a .yaml file"
     )
     b.add_argument("--out", help="run directory (default: runs/<suite run_name>)")
-    _add_workers(b)
+    add_workers(b)
     b.add_argument("--backend", default="local", choices=["local", "ray"], help="where jobs run")
     b.add_argument("--address", help="Ray cluster address (default: start Ray locally)")
     b.add_argument(
@@ -548,19 +220,19 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--tasks", help="comma-separated task ids (default: the suite's)")
     b.add_argument("--agents", help="comma-separated agent names (default: the suite's)")
     b.add_argument("--seeds", help="comma-separated seeds (default: the suite's)")
-    b.add_argument("--episodes", type=_at_least(1), help="episodes per task, agent and seed")
+    b.add_argument("--episodes", type=at_least(1), help="episodes per task, agent and seed")
     b.add_argument(
         "--skip-missing",
         action="store_true",
         help="skip (with a note) agents whose model or code is missing instead of failing",
     )
-    _add_wandb(b)
+    add_wandb(b)
     b.add_argument("--wandb-project", default="wmplan", help="wandb project name")
-    _add_progress(b)
+    add_progress(b)
     b.add_argument("--report", action="store_true", help="write the report when done")
     b.set_defaults(func=_cmd_bench)
 
-    r = _add_parser(
+    r = add_parser(
         sub, "report", "wmplan report runs/quick",
         help="Markdown report with plots and videos of a run",
     )  # fmt: skip
@@ -598,7 +270,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 # --- plan ------------------------------------------------------------------------
 def _add_plan(sub: argparse._SubParsersAction) -> None:
-    p = _add_parser(
+    from wmplan.benchmarks.suite import ProtocolConfig
+
+    p = add_parser(
         sub,
         "plan",
         "wmplan plan --task wmplan/Reacher-v0 --agent oracle --episodes 5",
@@ -621,25 +295,18 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
         "--agent-opt", action="append", default=[], metavar="KEY=VALUE",
         help="agent option, repeatable (wm: horizon=3, cost_metric=latent, ...)",
     )  # fmt: skip
-    p.add_argument("--episodes", type=_at_least(1), default=10)
-    p.add_argument("--seed", type=_at_least(0), default=0)
-    p.add_argument("--goal-offset", type=_at_least(1), default=25)
-    p.add_argument("--budget", type=_at_least(1), default=50)
+    p.add_argument("--episodes", type=at_least(1), default=10)
+    p.add_argument("--seed", type=at_least(0), default=0)
+    p.add_argument(
+        "--goal-offset", type=at_least(1),
+        help=f"env steps from start to goal (default: {default_of(ProtocolConfig, 'goal_offset')})",
+    )  # fmt: skip
+    p.add_argument(
+        "--budget", type=at_least(1),
+        help=f"env steps the agent gets (default: {default_of(ProtocolConfig, 'budget')})",
+    )  # fmt: skip
     p.add_argument("--video", help="directory for GIFs (observation | goal) of every episode")
     p.set_defaults(func=_cmd_plan)
-
-
-def _parse_options(pairs: list[str]) -> dict:
-    """``["num_samples=300", ...]`` -> ``{"num_samples": 300}`` (YAML scalars)."""
-    import yaml
-
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"option must look like KEY=VALUE, got {pair!r}")
-        options[key] = yaml.safe_load(value)
-    return options
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -665,8 +332,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         check_output(args.video, "--video")
     planner = None if args.agent == "random" else args.planner
     spec = agent_spec(
-        args.agent, planner=planner, planner_options=_parse_options(args.planner_opt),
-        checkpoint=args.checkpoint, **_parse_options(args.agent_opt),
+        args.agent, planner=planner, planner_options=parse_options(args.planner_opt),
+        checkpoint=args.checkpoint, **parse_options(args.agent_opt),
     )  # fmt: skip
     check_settings(spec)
     reason = availability(spec, args.task)
@@ -717,14 +384,14 @@ def _cmd_baseline_train(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="wmplan",
         description="Planning with learned world models on simulated robot tasks.",
-        formatter_class=_HelpFormatter,
+        formatter_class=HelpFormatter,
         epilog="example:\n  wmplan bench --suite quick --report    # `wmplan CMD --help` for more",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for add in _AREAS:
         add(sub)
     _show_defaults(parser)
@@ -750,7 +417,7 @@ def _version() -> str:
 
 
 _AREAS = [
-    _add_envs, _add_demo, _add_plan, _add_data, _add_worldmodel, _add_recipe, _add_distance,
+    _add_envs, _add_demo, _add_plan, add_data, add_worldmodel, _add_recipe, _add_distance,
     _add_bench, _add_baseline,
 ]  # fmt: skip
 

@@ -67,7 +67,7 @@ class CollectConfig:
     """
 
     task_id: str
-    episodes: int
+    episodes: int = 1000
     steps: int = 100
     seed: int = 0
     image_size: int = 64

@@ -395,7 +395,10 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     ``<name>.tmp-*`` of older wmplan versions); returns what was removed."""
     path = Path(path)
     removed = []
-    stale = [*path.parent.glob(f".{path.name}{TMP_MARK}*"), *path.parent.glob(f"{path.name}{TMP_MARK}*")]
+    stale = [
+        *path.parent.glob(f".{path.name}{TMP_MARK}*"),
+        *path.parent.glob(f"{path.name}{TMP_MARK}*"),
+    ]
     for tmp in stale:
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
