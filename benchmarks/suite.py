@@ -35,7 +35,6 @@ from typing import Any
 import yaml
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
-PLANNER_NAMES = ("cem", "mppi", "icem", "gradient", "random")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-\[\]=,]*$")
 Scalar = bool | int | float | str
 
@@ -110,9 +109,11 @@ class PlannerSpec:
     options: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.name not in PLANNER_NAMES:
+        from wmplan.planners import PLANNERS  # here, not at the top: it imports torch
+
+        if self.name not in PLANNERS:
             raise ConfigError(
-                "name", f"unknown planner {self.name!r}; valid: {', '.join(PLANNER_NAMES)}"
+                "name", f"unknown planner {self.name!r}; valid: {', '.join(PLANNERS)}"
             )
         opts = dict(self.options)
         if len(opts) != len(self.options):
