@@ -101,18 +101,11 @@ class SamplingConfig:
     # overrides ``weights``, iCEM the sampling methods.
     keeps_elites: ClassVar[bool] = False  # elites sorted best first, for the next replan
 
-    def noise(
-        self,
-        batch: int,
-        horizon: int,
-        action_dim: int,
-        generator: Generators,
-        device: torch.device,
-        dtype: torch.dtype,
-    ) -> Tensor:
-        """Unit Gaussian noise ``[B, I, N, H, A]`` of all iterations, drawn up front."""
-        shape = (self.iterations, self.num_samples, horizon, action_dim)
-        return draw("normal", shape, batch, generator, device, dtype)
+    def noise(self, mean: Tensor, generator: Generators) -> Tensor:
+        """Unit Gaussian noise ``[B, I, N, H, A]`` of all iterations, drawn up front,
+        on ``mean[B, H, A]``'s device and dtype."""
+        (b, h, a), shape = mean.shape, (self.iterations, self.num_samples)
+        return draw("normal", (*shape, h, a), b, generator, mean.device, mean.dtype)
 
     def samples_at(self, i: int) -> int:
         """Fresh candidates in iteration ``i``."""
@@ -272,7 +265,9 @@ class BestTracker:
         self.cost = torch.where(better, cost, self.cost)
 
 
-def refit(elites: Tensor, weights: Tensor | None, mean: Tensor, std: Tensor, scratch: Tensor):
+def refit(
+    elites: Tensor, weights: Tensor | None, mean: Tensor, std: Tensor, scratch: Tensor
+) -> None:
     """Mean and std of ``elites[B, K, H, A]`` into ``mean``/``std`` ``[B, H, A]``:
     plain, or weighted by ``weights[B, K]`` (rows summing to 1). ``scratch``: a
     ``[B, K, H, A]`` work buffer."""
@@ -360,7 +355,7 @@ def population_plan(
     std_lo, std_hi = config.min_std * half, config.max_std * half
     mean = torch.maximum(torch.minimum(mean, high), low)
     std = (config.init_std * half).expand(b, h, a).clone()
-    noise = config.noise(b, h, a, generator, mean.device, mean.dtype)
+    noise = config.noise(mean, generator)
     if carry is not None:
         carry = carry[:, :keep].to(mean.dtype).clamp(low, high)
 
@@ -380,6 +375,7 @@ def population_plan(
             check_costs(costs, b, candidates.shape[1])
         costs = clean_costs(costs)
         evaluations += candidates.shape[1]
+        # N_i >= K: num_elites <= num_samples, and iCEM's N_i is at least min(2K, N)
         elite_costs, idx = torch.topk(costs, k, dim=1, largest=False, sorted=config.keeps_elites)
         torch.gather(candidates, 1, idx[:, :, None, None].expand(b, k, h, a), out=elites)
         refit(elites, config.weights(elite_costs, mean.dtype), new_mean, new_std, scratch)

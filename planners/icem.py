@@ -75,18 +75,10 @@ class ICEMConfig(SamplingConfig):
         """The mean joins the candidates of the last iteration (``add_mean``)."""
         return self.add_mean and i == self.iterations - 1
 
-    def noise(
-        self,
-        batch: int,
-        horizon: int,
-        action_dim: int,
-        generator: Generators,
-        device: torch.device,
-        dtype: torch.dtype,
-    ) -> Tensor:
+    def noise(self, mean: Tensor, generator: Generators) -> Tensor:
         """Colored noise ``[B, I, N, H, A]`` of exponent ``beta`` along H."""
-        shape = (self.iterations, self.num_samples)
-        return colored_noise(self.beta, shape, horizon, action_dim, batch, generator, device, dtype)
+        (b, h, a), shape = mean.shape, (self.iterations, self.num_samples)
+        return colored_noise(self.beta, shape, h, a, b, generator, mean.device, mean.dtype)
 
 
 def colored_noise(
