@@ -39,7 +39,6 @@ from wmplan.agents.spec import NAME_RE, AgentSpec, PlannerSpec, check_settings
 from wmplan.worldmodel.configs import ConfigError
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
-PLANNER_NAMES = ("cem", "mppi", "icem", "gradient", "random")
 Scalar = bool | int | float | str
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from torch import Tensor
 
 from . import cem, gradient, icem, mppi, random_shooting
-from .base import CostFn, Generators, PlanInfo, shift
+from .base import CostFn, Generators, PlanInfo, SamplingConfig, shift
 from .cem import CEMConfig
 from .gradient import GradientConfig
 from .icem import ICEMConfig
@@ -84,7 +84,7 @@ class Planner:
     @property
     def keeps_elites(self) -> bool:
         """True if the planner takes the previous replan's elites back (iCEM)."""
-        return self.name == "icem"
+        return isinstance(self.config, SamplingConfig) and self.config.keeps_elites
 
 
 def make_planner(name: str, config: Any | None = None, **overrides: Any) -> Planner:

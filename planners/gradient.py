@@ -21,6 +21,7 @@ from torch import Tensor
 
 from . import cem
 from .base import (
+    BestTracker,
     CostFn,
     Generators,
     IterationLog,
@@ -31,7 +32,6 @@ from .base import (
     check_int,
     draw,
 )
-from .cem import BestTracker
 
 
 @dataclass(frozen=True)

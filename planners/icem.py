@@ -11,12 +11,17 @@ Differences from plain CEM:
 - fewer samples each iteration: ``N_i = max(N / sample_decay**i, 2K)``;
 - the current mean is scored in the last iteration, and the best candidate ever
   scored is returned (``return_best=True`` by default).
+
+The loop is ``base.population_plan``; these differences are ``ICEMConfig``'s
+sampling methods (``noise``, ``samples_at``, ``num_keep``, ``scores_mean_at``).
+The elites come back sorted best first (``keeps_elites``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -24,16 +29,13 @@ from torch import Tensor
 from .base import (
     CostFn,
     Generators,
-    IterationLog,
     PlanInfo,
     SamplingConfig,
-    check_costs,
     check_float,
     check_inputs,
-    clean_costs,
     draw,
+    population_plan,
 )
-from .cem import BestTracker, refit_std
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class ICEMConfig(SamplingConfig):
     ``sample_decay`` >= 1: per-iteration shrink factor of the sample count;
     ``add_mean``: also score the mean in the last iteration."""
 
+    keeps_elites: ClassVar[bool] = True
     momentum: float = 0.1
     return_best: bool = True
     beta: float = 2.0
@@ -67,6 +70,15 @@ class ICEMConfig(SamplingConfig):
     def num_keep(self) -> int:
         """Elites carried from one iteration (or replan) to the next."""
         return math.ceil(self.keep_fraction * self.num_elites)
+
+    def scores_mean_at(self, i: int) -> bool:
+        """The mean joins the candidates of the last iteration (``add_mean``)."""
+        return self.add_mean and i == self.iterations - 1
+
+    def noise(self, mean: Tensor, generator: Generators) -> Tensor:
+        """Colored noise ``[B, I, N, H, A]`` of exponent ``beta`` along H."""
+        (b, h, a), shape = mean.shape, (self.iterations, self.num_samples)
+        return colored_noise(self.beta, shape, h, a, b, generator, mean.device, mean.dtype)
 
 
 def colored_noise(
@@ -125,62 +137,4 @@ def plan(
             f"elites must be [B, K, H, A] with B, H, A of mean {tuple(mean.shape)}, "
             f"got {tuple(elites.shape)}"
         )
-    with torch.inference_mode():
-        return _plan(cost_fn, mean, low, high, config, generator, elites)
-
-
-def _plan(cost_fn, mean, low, high, config, generator, carry):
-    b, h, a = mean.shape
-    n, k, iters = config.num_samples, config.num_elites, config.iterations
-    keep = config.num_keep
-    half = (high - low) / 2
-    std_lo, std_hi = config.min_std * half, config.max_std * half
-    mean = torch.maximum(torch.minimum(mean, high), low)
-    std = (config.init_std * half).expand(b, h, a).clone()
-    noise = colored_noise(config.beta, (iters, n), h, a, b, generator, mean.device, mean.dtype)
-    if carry is not None:
-        carry = carry[:, :keep].to(mean.dtype).clamp(low, high)
-
-    # One flat storage; iteration i views its first b*n_i*h*a values as a
-    # contiguous [B, n_i, H, A] (fresh samples, carried elites, mean).
-    storage = torch.empty(b * (n + keep + 1) * h * a, device=mean.device, dtype=mean.dtype)
-    elite_buf = torch.empty(b, k, h, a, device=mean.device, dtype=mean.dtype)
-    scratch = torch.empty_like(elite_buf)
-    new_mean, new_std = torch.empty_like(mean), torch.empty_like(mean)
-    log = IterationLog(iters, b, mean.device)
-    best = BestTracker(mean)
-    m, evaluations = config.momentum, 0
-
-    for i in range(iters):
-        fresh = config.samples_at(i)
-        extra = carry if i == 0 else elite_buf[:, :keep]
-        n_extra = 0 if extra is None or keep == 0 else extra.shape[1]
-        add_mean = config.add_mean and i == iters - 1
-        total = fresh + n_extra + int(add_mean)
-        candidates = storage[: b * total * h * a].view(b, total, h, a)
-        head = candidates[:, :fresh]
-        torch.addcmul(mean.unsqueeze(1), std.unsqueeze(1), noise[:, i, :fresh], out=head)
-        head.clamp_(low, high)
-        if n_extra:
-            candidates[:, fresh : fresh + n_extra] = extra
-        if add_mean:
-            candidates[:, -1] = mean
-        costs = cost_fn(candidates)
-        if i == 0:
-            check_costs(costs, b, total)
-        costs = clean_costs(costs)
-        evaluations += total
-        _, idx = torch.topk(costs, k, dim=1, largest=False, sorted=True)  # total >= k
-        torch.gather(candidates, 1, idx[:, :, None, None].expand(b, k, h, a), out=elite_buf)
-        torch.mean(elite_buf, dim=1, out=new_mean)
-        refit_std(elite_buf, new_mean, new_std, scratch)
-        mean.mul_(m).add_(new_mean, alpha=1 - m)
-        std.mul_(m).add_(new_std, alpha=1 - m)
-        torch.maximum(torch.minimum(std, std_hi, out=std), std_lo, out=std)
-        best.update(candidates, costs)
-        log.record(i, costs)
-
-    if config.return_best:
-        return best.actions, log.info(best.cost, elite_buf, evaluations)
-    nan = torch.full((b,), math.nan, device=mean.device)
-    return mean, log.info(nan, elite_buf, evaluations)
+    return population_plan(cost_fn, mean, low, high, config, generator, carry=elites)

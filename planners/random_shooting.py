@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .base import (
+    BestTracker,
     CostFn,
     Generators,
     IterationLog,
@@ -24,7 +25,6 @@ from .base import (
     clean_costs,
     draw,
 )
-from .cem import BestTracker
 
 
 @dataclass(frozen=True)

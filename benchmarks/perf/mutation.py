@@ -100,22 +100,27 @@ TARGETS = {
         "wmplan.planners.cem",
         "planners/cem.py",
         PLANNER_TESTS,
-        only_functions=("BestTracker", "refit_std", "_plan"),
+        only_functions=("plan",),
     ),
     "mppi": Target(
-        "wmplan.planners.mppi", "planners/mppi.py", PLANNER_TESTS, only_functions=("_plan",)
+        "wmplan.planners.mppi", "planners/mppi.py", PLANNER_TESTS, only_functions=("weights",)
     ),
     "icem": Target(
         "wmplan.planners.icem",
         "planners/icem.py",
         PLANNER_TESTS,
-        only_functions=("samples_at", "num_keep", "colored_noise", "_plan"),
+        only_functions=("samples_at", "num_keep", "scores_mean_at", "noise", "colored_noise"),
     ),
     "planners-base": Target(
         "wmplan.planners.base",
         "planners/base.py",
         PLANNER_TESTS + ("tests/agents/test_mpc_world_model.py", "tests/agents/test_mpc.py"),
         only_functions=(
+            "BestTracker",
+            "refit",
+            "sample",
+            "blend_",
+            "population_plan",
             "IterationLog",
             "split_generators",
             "draw",

@@ -148,10 +148,3 @@ def test_bench_command_line_overrides_and_sweeps():
     bad = build_parser().parse_args(["bench", "--agents", "nobody"])
     with pytest.raises(ValueError, match="unknown agent.*nobody"):
         choose_suite(suite_choice(bad))
-
-
-def test_planner_names_match_the_planners_package():
-    from wmplan.benchmarks.suite import PLANNER_NAMES
-    from wmplan.planners import PLANNERS
-
-    assert set(PLANNER_NAMES) == set(PLANNERS)
