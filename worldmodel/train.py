@@ -10,6 +10,9 @@ resumes from the newest checkpoint, and in deterministic mode (the default on
 CPU) the final weights equal those of an uninterrupted run: every random
 source (data sampler, SIGReg directions) is a seeded generator whose state is
 part of the checkpoint, and the learning rate is a pure function of the step.
+
+(~450 lines: the config, the loop and its resume/provenance checks stay in one file
+so the loop reads top to bottom.)
 """
 
 from __future__ import annotations

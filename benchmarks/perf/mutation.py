@@ -1,5 +1,7 @@
 """Mutation score of the modules that make published numbers (a benchmark, not a test).
 
+(~500 lines: the AST mutator, the target list and the forked runner are one tool.)
+
     nice -n 19 python benchmarks/perf/mutation.py [--modules stats,sigreg] [--out FILE]
 
 Each mutant is one small deliberate bug in one module (a comparison, arithmetic
