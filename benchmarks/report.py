@@ -19,6 +19,7 @@ returning its Markdown lines.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -41,6 +42,7 @@ from wmplan.benchmarks.references import REFERENCES, TASK_NAMES, references_for
 from wmplan.benchmarks.results import load_rows, read_skipped
 from wmplan.benchmarks.suite import PROTOCOL_VERSION
 from wmplan.benchmarks.targets import targets_section
+from wmplan.benchmarks.training_cost import training_cost
 from wmplan.worldmodel.files import write_text_atomic
 
 Row = dict[str, Any]  # a result row, or a summary/aggregate row of ``stats``
@@ -149,6 +151,36 @@ def success_section(
         "on GPUs; see *Published numbers* below for sources and settings.",
         "",
         "![success per task and agent](plots/success.png)",
+        "",
+    ]
+
+
+def training_section(rows: list[Row], summary: list[Row]) -> list[str]:
+    """Per task and trained agent: the experience it learned from, its training wall
+    time (as recorded by its checkpoint) and its success, so agents compare at equal
+    experience. Empty when no agent in the run was trained."""
+    by = {(s["task"], s["agent"]): s for s in summary}
+    configs = {(r["task"], r["agent"]): r["agent_config"] for r in rows}
+    table = []
+    for (task, agent), config in sorted(
+        configs.items(), key=lambda kv: (kv[0][0], agent_order(kv[0][1]))
+    ):
+        cost = training_cost(json.loads(config), task)
+        if cost is None:
+            continue
+        table.append([short_task(task), f"`{agent}`", cost.experience(), cost.wall(),
+                      by[(task, agent)]["success"].fmt()])  # fmt: skip
+    if not table:
+        return []
+    return [
+        "## Training cost beside success",
+        "",
+        "Experience each trained agent learned from and its training wall time, as its "
+        "checkpoint records them (measured on the 2-core machine it was trained on; '-' "
+        "where a checkpoint predates the record). World models and GCBC/GCIQL learn from "
+        "the same offline datasets; SAC/PPO from online env steps.",
+        "",
+        _md_table(["task", "agent", "experience", "train wall", "success %"], table),
         "",
     ]
 
@@ -326,6 +358,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, rng: in
     md = header_section(run_dir, rows, tasks, agents)
     md += success_section(summary, agg, tasks, agents)
     md += targets_section(rows)
+    md += training_section(rows, summary)
     md += details_section(summary, agg)
     md += pairs_section(rows, agg, tasks, agents, rng)
     md += cost_section(has_budget, has_conv)

@@ -319,6 +319,7 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
             model,
             model_cfg.to_dict(),
             metadata={"task": task, "step": step, "train": cfg.to_dict(),
+                      "train_wall_s": round(elapsed, 1), "dataset_transitions": transitions,
                       **data_metadata(cfg.data, cfg.out, fingerprint), **provenance},
             trainer_tensors=opt_tensors,
             trainer_json={"step": step, "elapsed_s": elapsed, "frames_seen": frames_seen,
@@ -328,6 +329,8 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
         ckpt.update_latest(ckpt_dir, name, keep=cfg.keep_checkpoints)
 
     provenance = {"provenance": provenance_of_code()}
+    # Env steps of experience in the training data (None for data given as an object).
+    transitions = _dataset_transitions(cfg) if own_data else None
     # The task the model can plan on: as asked, else as the dataset says.
     task = cfg.task or getattr(getattr(data, "meta", None), "task_id", "")
     run = None
@@ -429,6 +432,19 @@ def _data_fingerprint(cfg: TrainConfig) -> dict[str, Any] | None:
         return None
     with Dataset(cfg.data) as d:
         return d.fingerprint()
+
+
+def _dataset_transitions(cfg: TrainConfig) -> int | None:
+    """Env steps (actions) in the training dataset(s): the experience the model had."""
+    from wmplan.worldmodel.data.episodes import Dataset
+
+    if not cfg.data:
+        return None
+    total = 0
+    for path in cfg.data.split(","):
+        with Dataset(path) as d:
+            total += int(d.read("lengths").sum())
+    return total
 
 
 def _without_retired_fields(saved: dict[str, Any]) -> dict[str, Any]:
