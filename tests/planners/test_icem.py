@@ -95,3 +95,29 @@ def test_icem_rejects_misshapen_elites():
             None,
             elites=torch.zeros(1, 4, 3),
         )
+
+
+@pytest.mark.parametrize("beta,horizon", [(0.0, 5), (2.5, 1)])
+def test_white_colored_noise_is_the_plain_normal_draw(beta, horizon):
+    """beta = 0 (or a one-step horizon) is white noise: the same numbers CEM would draw
+    from the same generator, so iCEM at beta 0 samples exactly as CEM does."""
+    cpu = torch.device("cpu")
+    got = colored_noise(beta, (7,), horizon, 3, 2, seeded(4), cpu, torch.float32)
+    want = torch.randn((2, 7, horizon, 3), generator=seeded(4))
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.0])
+def test_colored_noise_power_falls_as_one_over_f_to_the_beta(beta):
+    """The power spectrum along the horizon has log-log slope -beta (the definition of
+    iCEM's colored noise), measured over many draws."""
+    horizon = 32
+    y = colored_noise(beta, (20000,), horizon, 1, 1, seeded(5), torch.device("cpu"), torch.float64)[
+        0, :, :, 0
+    ]  # [N, H]
+    power = torch.fft.rfft(y, dim=-1).abs().square().mean(0)[1:-1]  # skip DC and Nyquist
+    freqs = torch.fft.rfftfreq(horizon, dtype=torch.float64)[1:-1]
+    slope = torch.linalg.lstsq(
+        torch.stack([freqs.log(), torch.ones_like(freqs)], -1), power.log()[:, None]
+    ).solution[0, 0]
+    assert abs(float(slope) + beta) < 0.1

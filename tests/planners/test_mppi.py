@@ -47,3 +47,14 @@ def test_mppi_weights_survive_all_diverged_rollouts():
     )
     assert torch.isfinite(actions).all()
     assert torch.isinf(info.best_cost).all()
+
+
+def test_mppi_weights_are_the_softmax_of_negative_cost_over_temperature():
+    """TD-MPC2's MPPI weighting: w_k = exp(-c_k / T) / sum_j exp(-c_j / T) per env."""
+    costs = torch.tensor([[0.0, 1.0, 3.0, 0.5], [2.0, 2.0, 10.0, 4.0]])
+    for temperature in (0.5, 2.0):
+        w = MPPIConfig(num_samples=8, num_elites=4, temperature=temperature).weights(
+            costs, torch.float64
+        )
+        want = torch.softmax(-costs.double() / temperature, dim=1)
+        torch.testing.assert_close(w, want)
