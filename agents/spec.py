@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wmplan.agents.kinds import AGENT_KINDS, ENTRY_POINT_RE
+from wmplan.envs import short_task
 from wmplan.planners import PLANNERS, make_config
 from wmplan.worldmodel.configs import ConfigError
 
@@ -26,12 +27,6 @@ def freeze(value: Any, where: str) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise ConfigError(where, f"must be a number, string, bool or list, got {value!r}")
-
-
-def short_task(task_id: str) -> str:
-    """'wmplan/Reacher-v0' -> 'Reacher' (used in file names and checkpoint templates)."""
-    name = task_id.split("/")[-1]
-    return re.sub(r"-v\d+$", "", name)
 
 
 def _options_dict(options: tuple[tuple[str, Any], ...]) -> dict[str, Any]:

@@ -62,9 +62,9 @@ def choose_suite(choice: SuiteChoice) -> SuiteConfig:
 
 def success_table(rows: list[dict]) -> str:
     """Aligned text table: task, agent, episodes, success % [CI], plan ms/step."""
-    from wmplan.agents.spec import short_task
     from wmplan.benchmarks.plots import agent_order
     from wmplan.benchmarks.stats import summarize
+    from wmplan.envs import short_task
 
     summary = sorted(summarize(rows), key=lambda s: (s["task"], agent_order(s["agent"])))
     width = max([5] + [len(s["agent"]) for s in summary])

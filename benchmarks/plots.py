@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from wmplan.agents.spec import short_task
 from wmplan.benchmarks import stats
 from wmplan.benchmarks.references import references_for
+from wmplan.envs import short_task
 from wmplan.planners import make_config
 
 PLOTS = ("success", "success_vs_plan_time", "success_vs_budget", "convergence")

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 import yaml
 
-from wmplan.agents.spec import short_task
 from wmplan.benchmarks import stats
 from wmplan.benchmarks.plots import (
     agent_colors,
@@ -43,6 +42,7 @@ from wmplan.benchmarks.results import load_rows, read_skipped
 from wmplan.benchmarks.suite import PROTOCOL_VERSION
 from wmplan.benchmarks.targets import targets_section
 from wmplan.benchmarks.training_cost import training_cost
+from wmplan.envs import short_task
 from wmplan.worldmodel.files import write_text_atomic
 
 Row = dict[str, Any]  # a result row, or a summary/aggregate row of ``stats``

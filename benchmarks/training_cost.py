@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wmplan.agents.factory import resolve_checkpoint
-from wmplan.agents.spec import short_task
+from wmplan.envs import short_task
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ and the closest match; ``list_tasks`` describes each task without building it.
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,11 @@ def check_task_id(task_id: str) -> TaskInfo:
     raise ValueError(f"unknown task id {task_id!r}{hint} Known ids: {', '.join(TASKS)}")
 
 
+def short_task(task_id: str) -> str:
+    """'wmplan/Reacher-v0' -> 'Reacher' (used in file names and checkpoint templates)."""
+    return re.sub(r"-v\d+$", "", task_id.split("/")[-1])
+
+
 def make(task_id: str, **kwargs) -> gym.Env:
     """``gymnasium.make(task_id, **kwargs)`` for a wmplan task, with a helpful error."""
     check_task_id(task_id)
@@ -116,4 +122,4 @@ def make(task_id: str, **kwargs) -> gym.Env:
 
 _register()
 
-__all__ = ["GOAL_TASKS", "TASKS", "TaskInfo", "check_task_id", "list_tasks", "make"]
+__all__ = ["GOAL_TASKS", "TASKS", "TaskInfo", "check_task_id", "list_tasks", "make", "short_task"]
