@@ -29,6 +29,13 @@ def freeze(value: Any, where: str) -> Any:
     raise ConfigError(where, f"must be a number, string, bool or list, got {value!r}")
 
 
+def checkpoint_path(template: str, task_id: str) -> str:
+    """``template`` for ``task_id``: ``{task}`` -> short task name ('Reacher'),
+    ``{task_lower}`` -> 'reacher'."""
+    name = short_task(task_id)
+    return template.replace("{task}", name).replace("{task_lower}", name.lower())
+
+
 def _options_dict(options: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in options}
 
@@ -132,10 +139,7 @@ class AgentSpec:
     def checkpoint_for(self, task_id: str) -> str | None:
         """The checkpoint path for ``task_id`` (``{task}`` -> short task name, e.g.
         'Reacher'; ``{task_lower}`` -> 'reacher')."""
-        if self.checkpoint is None:
-            return None
-        name = short_task(task_id)
-        return self.checkpoint.replace("{task}", name).replace("{task_lower}", name.lower())
+        return None if self.checkpoint is None else checkpoint_path(self.checkpoint, task_id)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "kind": self.kind}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wmplan.agents.factory import resolve_checkpoint
-from wmplan.envs import short_task
+from wmplan.agents.spec import checkpoint_path
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,7 @@ def training_cost(agent_config: dict[str, Any], task: str) -> TrainingCost | Non
     template = agent_config.get("checkpoint")
     if not template:
         return None
-    name = short_task(task)
-    path = resolve_checkpoint(
-        str(template).replace("{task}", name).replace("{task_lower}", name.lower())
-    )
+    path = resolve_checkpoint(checkpoint_path(str(template), task))
     if path is None or not (Path(path) / "config.json").is_file():
         return TrainingCost()
     try:
