@@ -20,11 +20,12 @@ from torch import Tensor, nn
 
 from wmplan.worldmodel.configs import check_ints
 from wmplan.worldmodel.configs import from_dict as config_from_dict
-from wmplan.worldmodel.encoder import Encoder
+from wmplan.worldmodel.encoder import Encoder, grid_side
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.predictor import InverseDynamics, Predictor
 
 MODEL_KINDS = ("jepa", "recon")
+ENCODERS = ("cnn", "cnn_grid", "vit")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ModelConfig:
     action_dim: int = 2
     action_block: int = 5  # env steps per predictor step (k)
     latent_dim: int = 64
-    encoder: str = "cnn"  # "cnn" or "vit"
+    encoder: str = "cnn"  # "cnn", "cnn_grid" (spatial latent: P cells x D/P) or "vit"
     cnn_channels: tuple[int, ...] = (16, 32, 64, 128)  # 2.6x cheaper than 32-64-128-128
     feat_dim: int = 512  # CNN feature width, or ViT token width
     vit_patch: int = 0  # 0: default (8 at 64 px, 14 at 224 px)
@@ -59,8 +60,8 @@ class ModelConfig:
             object.__setattr__(self, "cnn_channels", tuple(self.cnn_channels))
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"kind must be one of {MODEL_KINDS}, got {self.kind!r}")
-        if self.encoder not in ("cnn", "vit"):
-            raise ValueError(f"encoder must be 'cnn' or 'vit', got {self.encoder!r}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
         check_ints(self, ("image_size", "action_dim", "action_block", "latent_dim", "feat_dim",
                           "projector_hidden", "pred_width", "pred_depth", "pred_heads", "history",
                           "pred_mlp_ratio", "vit_depth", "vit_heads"))  # fmt: skip
@@ -74,6 +75,14 @@ class ModelConfig:
             raise ValueError(
                 f"pred_width {self.pred_width} must be divisible by pred_heads {self.pred_heads}"
             )
+        if self.encoder == "cnn_grid":
+            cells = grid_side(self.image_size, len(self.cnn_channels)) ** 2
+            if self.latent_dim % cells:
+                raise ValueError(
+                    f"latent_dim {self.latent_dim} must be a multiple of the {cells} cells of "
+                    f"the cnn_grid encoder's last map ({len(self.cnn_channels)} stride-2 convs "
+                    f"of a {self.image_size} px image)"
+                )
         if self.encoder == "vit" and self.feat_dim % self.vit_heads:
             raise ValueError(
                 f"feat_dim {self.feat_dim} must be divisible by vit_heads {self.vit_heads}"

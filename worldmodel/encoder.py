@@ -45,6 +45,25 @@ class Projector(nn.Module):
         return self.net(x)
 
 
+def grid_side(image_size: int, n_convs: int) -> int:
+    """Side of the last feature map after ``n_convs`` stride-2 convs (padding 1)."""
+    side = image_size
+    for _ in range(n_convs):
+        side = (side + 1) // 2
+    return side
+
+
+def conv_stack(channels: tuple[int, ...]) -> nn.Sequential:
+    """Stride-2 3x3 convs + ReLU from 3 channels through ``channels``: ``[N, 3, S, S] ->
+    [N, channels[-1], s, s]`` with s = ``grid_side(S, len(channels))``."""
+    layers: list[nn.Module] = []
+    c_in = 3
+    for c in channels:
+        layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.ReLU(inplace=True)]
+        c_in = c
+    return nn.Sequential(*layers)
+
+
 class CNNBackbone(nn.Module):
     """Stride-2 3x3 convs (default 16-32-64-128) then a linear layer.
 
@@ -53,19 +72,48 @@ class CNNBackbone(nn.Module):
 
     def __init__(self, image_size: int, channels: tuple[int, ...], feat_dim: int):
         super().__init__()
-        layers: list[nn.Module] = []
-        c_in = 3
-        for c in channels:
-            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.ReLU(inplace=True)]
-            c_in = c
-        self.convs = nn.Sequential(*layers)
-        side = image_size
-        for _ in channels:
-            side = (side + 1) // 2
-        self.fc = nn.Linear(c_in * side * side, feat_dim)
+        self.convs = conv_stack(channels)
+        side = grid_side(image_size, len(channels))
+        self.fc = nn.Linear(channels[-1] * side * side, feat_dim)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.gelu(self.fc(self.convs(x).flatten(1)))
+
+
+class GridBackbone(nn.Module):
+    """Stride-2 3x3 convs with no pooling layer: ``[N, 3, S, S] -> [N, C, s, s]``.
+
+    The spatial latent's backbone (``encoder="cnn_grid"``): each cell of the last
+    map sees one patch of the image, so a detail such as the Push block's yaw
+    changes a few cells instead of being squeezed through one linear layer.
+    """
+
+    def __init__(self, channels: tuple[int, ...]):
+        super().__init__()
+        self.convs = conv_stack(channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.convs(x)
+
+
+class GridProjector(nn.Module):
+    """The projector applied per cell (1x1 convs): ``[N, C, s, s] -> [N, s*s*d]``.
+
+    The output is flattened cell-major (``[N, s, s, d]`` row-major), so the flat
+    latent's squared distance is the sum of per-cell (token-wise) distances.
+    """
+
+    def __init__(self, in_channels: int, hidden: int, out_channels: int):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, hidden, 1),
+            nn.BatchNorm2d(hidden),
+            nn.GELU(),
+            nn.Conv2d(hidden, out_channels, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).permute(0, 2, 3, 1).flatten(1)
 
 
 class ViTBlock(nn.Module):
@@ -114,8 +162,10 @@ class ViTBackbone(nn.Module):
 class Encoder(nn.Module):
     """Backbone + projector: frames ``[B, T, H, W, 3]`` uint8 -> ``z[B, T, D]``.
 
-    ``kind`` is "cnn" or "vit". ``feat_dim`` is the backbone output width (the
-    ViT's token width for "vit").
+    ``kind`` is "cnn", "cnn_grid" or "vit". ``feat_dim`` is the backbone output
+    width (the ViT's token width for "vit"). "cnn_grid" keeps the last conv map:
+    the latent is P = s*s cells of ``latent_dim / P`` channels each, flattened
+    (``[B, T, P*d]``; ``latent_dim`` must be a multiple of P).
     """
 
     def __init__(
@@ -134,13 +184,26 @@ class Encoder(nn.Module):
         self.image_size = image_size
         if kind == "cnn":
             self.backbone: nn.Module = CNNBackbone(image_size, cnn_channels, feat_dim)
+        elif kind == "cnn_grid":
+            cells = grid_side(image_size, len(cnn_channels)) ** 2
+            if latent_dim % cells:
+                raise ValueError(
+                    f"latent_dim {latent_dim} is not a multiple of the {cells} grid cells "
+                    f"of a {image_size} px image after {len(cnn_channels)} convs"
+                )
+            self.backbone = GridBackbone(cnn_channels)
         elif kind == "vit":
             patch = vit_patch or default_vit_patch(image_size)
             self.backbone = ViTBackbone(image_size, patch, feat_dim, vit_depth, vit_heads)
         else:
-            raise ValueError(f"encoder kind must be 'cnn' or 'vit', got {kind!r}")
-        self.projector = Projector(feat_dim, projector_hidden, latent_dim)
-        if kind == "cnn":
+            raise ValueError(f"encoder kind must be 'cnn', 'cnn_grid' or 'vit', got {kind!r}")
+        if kind == "cnn_grid":
+            self.projector: nn.Module = GridProjector(
+                cnn_channels[-1], projector_hidden, latent_dim // cells
+            )
+        else:
+            self.projector = Projector(feat_dim, projector_hidden, latent_dim)
+        if kind != "vit":
             # NHWC weights let oneDNN skip layout reorders: ~1.4x faster on CPU.
             # (Checkpoints store contiguous copies; loading copies into these.)
             self.backbone.to(memory_format=torch.channels_last)

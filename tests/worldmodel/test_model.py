@@ -126,3 +126,40 @@ def test_configs_of_older_versions_load_without_the_retired_reward_head():
 def test_the_pixel_baseline_is_a_world_model_but_not_a_jepa():
     model = build_model(dataclasses.replace(TINY, kind="recon"))
     assert isinstance(model, WorldModel) and not isinstance(model, JEPAWorldModel)
+
+
+def grid_model() -> JEPAWorldModel:
+    """A spatial-latent JEPA on 16 px frames: 2 convs -> 4x4 cells of 2 channels."""
+    cfg = dataclasses.replace(TINY, encoder="cnn_grid", cnn_channels=(4, 8), latent_dim=32)
+    return JEPAWorldModel(cfg).eval()
+
+
+def test_grid_latent_is_cell_major_and_local():
+    model = grid_model()
+    x = frames(2, 1)
+    z = model.encode(x)
+    assert z.shape == (2, 1, 32)
+    # Changing one corner patch of the image changes only the cells that see it:
+    # the flat latent is [cells, channels] row-major, so distances are token-wise.
+    y = x.clone()
+    y[:, :, :3, :3] = 255 - y[:, :, :3, :3]
+    cells = (model.encode(y) - z).abs().view(2, 4, 4, 2).sum(dim=(0, 3))
+    assert cells[0, 0] > 0
+    assert torch.count_nonzero(cells) <= 4, cells  # the 3x3 corner reaches at most 2x2 cells
+    assert torch.all(cells[2:, :] == 0) and torch.all(cells[:, 2:] == 0)
+
+
+def test_grid_latent_trains_and_rolls_out():
+    model = grid_model().train()
+    out = model.loss(frames(4, 5), actions(4, 5, 4), LossConfig(sigreg_directions=32),
+                     torch.Generator().manual_seed(0))  # fmt: skip
+    out.loss.backward()
+    assert torch.isfinite(out.loss)
+    assert all(p.grad is not None for p in model.encoder.parameters())
+    z = model.eval().encode(frames(2, 3))
+    assert model.rollout(z, actions(2, 5, 3, 4)).shape == (2, 5, 3, 32)
+
+
+def test_grid_latent_dim_must_fill_the_cells():
+    with pytest.raises(ValueError, match="latent_dim 30 must be a multiple of the 16 cells"):
+        dataclasses.replace(TINY, encoder="cnn_grid", cnn_channels=(4, 8), latent_dim=30)
