@@ -68,12 +68,21 @@ def refuse_pickle(path: str | Path) -> None:
                 "Re-export the weights with safetensors.torch.save_file in a trusted environment."
             )
         with open(f, "rb") as fh:
-            head = fh.read(4)
-        if head[:1] == b"\x80" or head == b"PK\x03\x04":
+            head = fh.read(9)
+        if (head[:1] == b"\x80" and not _safetensors_layout(head, f)) or head[:4] == b"PK\x03\x04":
             raise CheckpointError(
                 f"{f}: content is a pickle (or torch.save zip), not safetensors/JSON; refusing "
                 "to load it (unpickling can run arbitrary code)."
             )
+
+
+def _safetensors_layout(head: bytes, path: Path) -> bool:
+    """True if ``head`` (a file's first 9 bytes) starts a safetensors file: a little-endian
+    u64 header length that fits the file, then the JSON header's ``{``. (A length whose
+    low byte is 0x80 would otherwise look like a pickle's protocol opcode.)"""
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    return int.from_bytes(head[:8], "little") + 8 <= path.stat().st_size
 
 
 def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:

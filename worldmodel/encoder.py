@@ -53,11 +53,11 @@ def grid_side(image_size: int, n_convs: int) -> int:
     return side
 
 
-def conv_stack(channels: tuple[int, ...]) -> nn.Sequential:
-    """Stride-2 3x3 convs + ReLU from 3 channels through ``channels``: ``[N, 3, S, S] ->
-    [N, channels[-1], s, s]`` with s = ``grid_side(S, len(channels))``."""
+def conv_stack(channels: tuple[int, ...], in_channels: int = 3) -> nn.Sequential:
+    """Stride-2 3x3 convs + ReLU from ``in_channels`` through ``channels``: ``[N, C, S, S]
+    -> [N, channels[-1], s, s]`` with s = ``grid_side(S, len(channels))``."""
     layers: list[nn.Module] = []
-    c_in = 3
+    c_in = in_channels
     for c in channels:
         layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.ReLU(inplace=True)]
         c_in = c
@@ -67,12 +67,15 @@ def conv_stack(channels: tuple[int, ...]) -> nn.Sequential:
 class CNNBackbone(nn.Module):
     """Stride-2 3x3 convs (default 16-32-64-128) then a linear layer.
 
-    ``[N, 3, S, S] -> [N, feat_dim]``. At S=64 the last feature map is 4x4.
+    ``[N, C, S, S] -> [N, feat_dim]`` (C = ``in_channels``, 3 for one RGB frame). At
+    S=64 the last feature map is 4x4.
     """
 
-    def __init__(self, image_size: int, channels: tuple[int, ...], feat_dim: int):
+    def __init__(
+        self, image_size: int, channels: tuple[int, ...], feat_dim: int, in_channels: int = 3
+    ):
         super().__init__()
-        self.convs = conv_stack(channels)
+        self.convs = conv_stack(channels, in_channels)
         side = grid_side(image_size, len(channels))
         self.fc = nn.Linear(channels[-1] * side * side, feat_dim)
 

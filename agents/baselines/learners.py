@@ -26,6 +26,7 @@ def build_learner(model_config: dict[str, Any]) -> torch.nn.Module:
             image_size=model_config["image_size"],
             channels=tuple(model_config["cnn_channels"]),
             feat_dim=model_config["feat_dim"],
+            fusion=model_config.get("fusion", "late"),  # checkpoints before fusion: late
         )
 
     cfg = config_cls(**model_config["options"])

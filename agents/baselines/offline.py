@@ -27,7 +27,7 @@ import torch
 from wmplan.agents.baselines import checkpoint as bckpt
 from wmplan.agents.baselines.agent import OfflineGoalAgent
 from wmplan.agents.baselines.learners import ALGOS, build_learner
-from wmplan.agents.baselines.nets import GoalEncoder
+from wmplan.agents.baselines.nets import FUSIONS, GoalEncoder, random_shift
 from wmplan.agents.baselines.relabel import GoalDataset
 from wmplan.agents.baselines.trainlog import TrainLog, torch_threads
 from wmplan.worldmodel import checkpoint as ckpt
@@ -50,6 +50,8 @@ class OfflineConfig:
     hidden: tuple[int, ...] = (256, 256)  # OGBench: 512 x 3; CPU budget here
     cnn_channels: tuple[int, ...] = (16, 32, 64, 128)
     feat_dim: int = 256
+    fusion: str = "late"  # pixels: "late" (shared CNN per image) or "early" (6-channel stack)
+    augment_pad: int = 0  # pixels: DrQ random shift by up to this many pixels (0: none)
     seed: int = 0
     max_episodes: int | None = None
     log_every: int = 100
@@ -65,6 +67,12 @@ class OfflineConfig:
         if self.obs not in ("state", "pixels"):
             raise ValueError(f"obs must be 'state' or 'pixels', got {self.obs!r}")
         check_ints(self, ("steps", "batch_size", "log_every", "checkpoint_every", "threads"))
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
+        if self.obs == "state" and (self.fusion != "late" or self.augment_pad):
+            raise ValueError("fusion and augment_pad apply to obs 'pixels', not 'state'")
+        if self.augment_pad < 0:
+            raise ValueError(f"augment_pad must be >= 0, got {self.augment_pad}")
         if self.eval_every < 0:
             raise ValueError(f"eval_every must be >= 0, got {self.eval_every}")
         if not self.lr > 0:
@@ -96,6 +104,12 @@ def _batch(data: GoalDataset, learner: Any, cfg: OfflineConfig, rng: np.random.G
         batch["next_obs"] = torch.from_numpy(data.observations(s.e, s.t + 1))
         a = data.goals_for(s.e, s.t, learner.actor_goals, rng)
         batch["actor_goal"] = torch.from_numpy(data.observations(a.ge, a.gt))
+    if cfg.augment_pad:
+        # One shift per sample for all its images, so where the goal is relative to
+        # the observation is kept.
+        keys = [k for k in ("obs", "goal", "next_obs", "actor_goal") if k in batch]
+        shifted = random_shift(np.stack([batch[k].numpy() for k in keys]), cfg.augment_pad, rng)
+        batch.update({k: torch.from_numpy(x) for k, x in zip(keys, shifted, strict=True)})
     return batch
 
 
@@ -131,6 +145,7 @@ def _train(
         "hidden": list(cfg.hidden),
         "cnn_channels": list(cfg.cnn_channels),
         "feat_dim": cfg.feat_dim,
+        "fusion": cfg.fusion,
         "options": dataclasses.asdict(cfg.algo_config()),
     }
     with torch.random.fork_rng(devices=[]):  # seeded init, caller's RNG untouched

@@ -68,3 +68,36 @@ def test_goal_mixture_draws_current_trajectory_and_random_goals(coded):
 def test_goal_sampling_rejects_a_mixture_that_does_not_sum_to_one():
     with pytest.raises(ValueError, match="must be 1"):
         GoalSampling(p_traj=0.5, p_random=0.2)
+
+
+def test_random_shift_moves_a_samples_images_alike_and_keeps_their_pixels():
+    from wmplan.agents.baselines.nets import random_shift
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (6, 10, 10, 3), dtype=np.uint8)
+    assert np.array_equal(random_shift(frames, 0, rng), frames)
+    obs_goal = np.stack([frames, 255 - frames])  # [K=2, B, H, W, 3]
+    out = random_shift(obs_goal, 2, np.random.default_rng(1))
+    assert out.shape == obs_goal.shape
+    # Same shift for both images of a sample: the transform of one predicts the other.
+    assert np.array_equal(out[1], 255 - out[0])
+    padded = np.pad(frames, [(0, 0), (2, 2), (2, 2), (0, 0)], mode="edge")
+    shifts = set()
+    for b in range(6):  # each output is one 10x10 window of the padded image
+        hits = [(dy, dx) for dy in range(5) for dx in range(5)
+                if np.array_equal(padded[b, dy:dy + 10, dx:dx + 10], out[0, b])]  # fmt: skip
+        assert hits, b
+        shifts.add(hits[0])
+    assert len(shifts) > 1  # not one shift for the whole batch
+
+
+def test_fusion_and_augmentation_are_validated_by_name(tmp_path):
+    from wmplan.agents.baselines.offline import OfflineConfig
+
+    base = dict(algo="gcbc", task="wmplan/TwoRoom-v0", data="d.h5", out=str(tmp_path))
+    with pytest.raises(ValueError, match="fusion"):
+        OfflineConfig(**base, fusion="middle")
+    with pytest.raises(ValueError, match="augment_pad"):
+        OfflineConfig(**base, augment_pad=-1)
+    with pytest.raises(ValueError, match="state"):
+        OfflineConfig(**base, obs="state", fusion="early")

@@ -87,19 +87,25 @@ def test_sac_from_state_beats_random_on_tworoom(tmp_path):
 
 # --- checkpoints ---------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "algo,obs", [("gcbc", "state"), ("gciql", "state"), ("gcbc", "pixels"), ("gciql", "pixels")]
-)
-def test_offline_checkpoint_round_trip_gives_identical_actions(tworoom_data, tmp_path, algo, obs):
+    "algo,obs,pixel_opts",
+    [("gcbc", "state", {}), ("gciql", "state", {}), ("gcbc", "pixels", {}),
+     ("gciql", "pixels", {}), ("gcbc", "pixels", {"fusion": "early", "augment_pad": 2}),
+     ("gciql", "pixels", {"fusion": "early", "augment_pad": 2})],
+)  # fmt: skip
+def test_offline_checkpoint_round_trip_gives_identical_actions(
+    tworoom_data, tmp_path, algo, obs, pixel_opts
+):
     from wmplan.agents.baselines.agent import OfflineGoalAgent
     from wmplan.agents.baselines.learners import build_learner
 
     steps = 40 if obs == "state" else 4  # pixels: the CNN path, not learning
     cfg = offline_config(tworoom_data, tmp_path / algo, algo=algo, obs=obs, steps=steps,
                          batch_size=16 if obs == "pixels" else 64, feat_dim=32,
-                         cnn_channels=(8, 16), checkpoint_every=steps)  # fmt: skip
+                         cnn_channels=(8, 16), checkpoint_every=steps, **pixel_opts)  # fmt: skip
     train_offline(cfg)
     model = bckpt.read_config(tmp_path / algo)["model"]
     assert model["algo"] == algo
+    assert model["fusion"] == pixel_opts.get("fusion", "late")
     # The in-memory actor, built independently and given the saved weights by hand.
     learner = build_learner(model)
     weights = bckpt.ckpt._read_safetensors(bckpt.resolve(tmp_path / algo) / "model.safetensors")

@@ -79,6 +79,24 @@ def test_pickle_content_under_a_safetensors_name_is_refused(tmp_path):
         ckpt.load_model(path)
 
 
+def test_a_safetensors_header_length_ending_in_0x80_is_not_taken_for_a_pickle(tmp_path):
+    """A safetensors file starts with its header's length (u64, little-endian): one
+    whose low byte is 0x80, the pickle protocol opcode, is still a safetensors file."""
+    from safetensors.torch import save_file
+
+    f = tmp_path / "w.safetensors"
+    for pad in range(300):  # grow the header until its length's low byte is 0x80
+        save_file({"w": torch.zeros(2)}, str(f), metadata={"pad": "x" * pad})
+        if f.read_bytes()[0] == 0x80:
+            break
+    assert f.read_bytes()[0] == 0x80
+    ckpt.refuse_pickle(f)  # no error
+    torch.testing.assert_close(ckpt._read_safetensors(f)["w"], torch.zeros(2))
+    f.write_bytes(pickle.dumps({"w": [1, 2, 3]}, protocol=4))
+    with pytest.raises(ckpt.CheckpointError, match="pickle"):
+        ckpt.refuse_pickle(f)
+
+
 def test_missing_tensor_is_named(tmp_path):
     path, _ = saved(tmp_path)
     tensors = load_file(str(path / "model.safetensors"))
