@@ -55,7 +55,7 @@ def main() -> None:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = build_model(cfg).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, foreach=False)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, foreach=True)  # as worldmodel/train.py
     g = torch.Generator().manual_seed(0)
     b, t, s = args.batch_size, args.window, args.image_size
     frames = torch.randint(0, 256, (b, t, s, s, 3), dtype=torch.uint8, generator=g)
