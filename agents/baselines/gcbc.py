@@ -26,9 +26,15 @@ class GCBCConfig:
     """GCBC's own settings (the shared ones are ``offline.OfflineConfig``'s)."""
 
     geometric_goals: bool = False  # uniform future goals (OGBench's actor default)
+    goal_discount: float = 0.99  # geometric goals: t + Geometric(1 - discount) steps ahead
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.goal_discount < 1.0:
+            raise ValueError(f"goal_discount must be in (0, 1), got {self.goal_discount}")
 
     def goals(self) -> GoalSampling:
-        return GoalSampling(p_traj=1.0, geometric=self.geometric_goals)
+        return GoalSampling(p_traj=1.0, geometric=self.geometric_goals,
+                            discount=self.goal_discount)  # fmt: skip
 
 
 class GCBC(nn.Module):

@@ -101,3 +101,17 @@ def test_fusion_and_augmentation_are_validated_by_name(tmp_path):
         OfflineConfig(**base, augment_pad=-1)
     with pytest.raises(ValueError, match="state"):
         OfflineConfig(**base, obs="state", fusion="early")
+
+
+def test_gcbc_geometric_goals_use_its_discount(coded):
+    from wmplan.agents.baselines.gcbc import GCBCConfig
+
+    goals = GCBCConfig(geometric_goals=True, goal_discount=0.5).goals()
+    assert goals.geometric and goals.discount == 0.5
+    s = coded.sample(20_000, goals, np.random.default_rng(2))
+    obs_e, obs_t = _origin(coded.observations(s.e, s.t))
+    _, goal_t = _origin(coded.observations(s.ge, s.gt))
+    far = np.array(LENGTHS)[obs_e] - obs_t >= 12  # the cap at the episode's end never bites
+    assert abs((goal_t - obs_t)[far].mean() - 2.0) < 0.1  # Geometric(0.5) has mean 2
+    with pytest.raises(ValueError, match="goal_discount"):
+        GCBCConfig(goal_discount=1.0)
