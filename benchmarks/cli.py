@@ -256,6 +256,11 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     )
     b.add_argument("--out", help="run directory (default: runs/<suite run_name>)")
     add_workers(b)
+    b.add_argument(
+        "--threads", type=at_least(1),
+        help="torch threads per local worker (default: the cores shared out among workers; "
+        "on a machine other jobs share, 1 avoids threads waiting on a busy core)",
+    )  # fmt: skip
     b.add_argument("--backend", default="local", choices=["local", "ray"], help="where jobs run")
     b.add_argument("--address", help="Ray cluster address (default: start Ray locally)")
     b.add_argument(
@@ -301,8 +306,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from wmplan.benchmarks.bench import bench
 
     return bench(
-        suite_choice(args), out=args.out, workers=args.workers, backend=args.backend,
-        address=args.address, progress=args.progress,
+        suite_choice(args), out=args.out, workers=args.workers, threads=args.threads,
+        backend=args.backend, address=args.address, progress=args.progress,
         wandb_mode=None if args.wandb == "off" else args.wandb,
         wandb_project=args.wandb_project, report=args.report,
     )  # fmt: skip

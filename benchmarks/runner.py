@@ -167,6 +167,7 @@ def run_suite(
     run_dir: str | Path,
     *,
     workers: int | None = None,
+    threads: int | None = None,
     backend: str = "local",
     address: str | None = None,
     progress: bool | str = True,
@@ -180,6 +181,8 @@ def run_suite(
     workers = default_workers() if workers is None else workers
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"threads must be >= 1, got {threads}")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = hold_lock(
@@ -192,7 +195,8 @@ def run_suite(
             _write_snapshot(run_dir, suite)
             record_skipped(run_dir, left_out)
             return _run_planned(
-                suite, run_dir, db, jobs, left_out, skipped, workers=workers, backend=backend,
+                suite, run_dir, db, jobs, left_out, skipped, workers=workers, threads=threads,
+                backend=backend,
                 address=address, progress=progress, wandb_mode=wandb_mode,
                 wandb_project=wandb_project, echo=echo,
             )  # fmt: skip
@@ -215,6 +219,7 @@ def _run_planned(
     skipped: int,
     *,
     workers: int,
+    threads: int | None,
     backend: str,
     address: str | None,
     progress: bool | str,
@@ -244,7 +249,7 @@ def _run_planned(
         bar = _progress_bar(total, progress, suite.name)
         try:
             rows = (
-                _run_local(jobs, workers)
+                _run_local(jobs, workers, threads)
                 if backend == "local"
                 else _run_ray(jobs, workers, address)
             )
@@ -329,7 +334,9 @@ def _worker_main(jobs: Any, out: Any, threads: int, parent: int) -> None:
         close_envs()
 
 
-def _run_local(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
+def _run_local(jobs: list[Job], workers: int, threads: int | None) -> Iterator[dict[str, Any]]:
+    """Episodes of ``jobs`` from ``workers`` spawned processes, each capped at ``threads``
+    torch/BLAS threads (default: the cores shared out, at least 1)."""
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
@@ -338,7 +345,8 @@ def _run_local(jobs: list[Job], workers: int) -> Iterator[dict[str, Any]]:
         job_q.put(job)
     for _ in range(workers):
         job_q.put(None)
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    if threads is None:
+        threads = max(1, (os.cpu_count() or 1) // workers)
     procs = [
         ctx.Process(target=_worker_main, args=(job_q, out_q, threads, os.getpid()), daemon=True)
         for _ in range(workers)

@@ -25,7 +25,7 @@ from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.predictor import InverseDynamics, Predictor
 
 MODEL_KINDS = ("jepa", "recon")
-ENCODERS = ("cnn", "cnn_grid", "vit")
+ENCODERS = ("cnn", "cnn_grid", "cnn_hybrid", "vit")
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class ModelConfig:
     action_dim: int = 2
     action_block: int = 5  # env steps per predictor step (k)
     latent_dim: int = 64
-    encoder: str = "cnn"  # "cnn", "cnn_grid" (spatial latent: P cells x D/P) or "vit"
+    encoder: str = "cnn"  # "cnn", "cnn_grid" (spatial: P cells x D/P), "cnn_hybrid" or "vit"
+    grid_dim: int = 0  # cnn_hybrid: channels per cell (the pooled part gets the rest of D)
     cnn_channels: tuple[int, ...] = (16, 32, 64, 128)  # 2.6x cheaper than 32-64-128-128
     feat_dim: int = 512  # CNN feature width, or ViT token width
     vit_patch: int = 0  # 0: default (8 at 64 px, 14 at 224 px)
@@ -82,6 +83,15 @@ class ModelConfig:
                     f"latent_dim {self.latent_dim} must be a multiple of the {cells} cells of "
                     f"the cnn_grid encoder's last map ({len(self.cnn_channels)} stride-2 convs "
                     f"of a {self.image_size} px image)"
+                )
+        if self.encoder == "cnn_hybrid":
+            cells = grid_side(self.image_size, len(self.cnn_channels) - 1) ** 2
+            if len(self.cnn_channels) < 2 or self.grid_dim < 1:
+                raise ValueError("cnn_hybrid needs grid_dim >= 1 and at least 2 cnn_channels")
+            if self.latent_dim <= cells * self.grid_dim:
+                raise ValueError(
+                    f"latent_dim {self.latent_dim} must exceed the {cells} cells x grid_dim "
+                    f"{self.grid_dim} of the cnn_hybrid encoder (the rest is its pooled part)"
                 )
         if self.encoder == "vit" and self.feat_dim % self.vit_heads:
             raise ValueError(
@@ -144,6 +154,7 @@ class WorldModel(nn.Module):
             vit_depth=c.vit_depth,
             vit_heads=c.vit_heads,
             projector_hidden=c.projector_hidden,
+            grid_dim=c.grid_dim,
         )
         self.predictor = Predictor(
             c.latent_dim,

@@ -45,6 +45,41 @@ class Projector(nn.Module):
         return self.net(x)
 
 
+class HybridBackbone(nn.Module):
+    """Both latents of ``encoder="cnn_hybrid"``: ``[N, 3, S, S] -> (map [N, C, s, s], feat [N, F])``.
+
+    The convs but the last give the cell map (as ``GridBackbone`` with one conv fewer);
+    the last conv and a linear layer pool it into one vector (as ``CNNBackbone``).
+    """
+
+    def __init__(self, image_size: int, channels: tuple[int, ...], feat_dim: int):
+        super().__init__()
+        self.convs = conv_stack(channels[:-1])
+        self.last = nn.Sequential(
+            nn.Conv2d(channels[-2], channels[-1], 3, stride=2, padding=1), nn.ReLU(inplace=True)
+        )
+        side = grid_side(image_size, len(channels))
+        self.fc = nn.Linear(channels[-1] * side * side, feat_dim)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        cells = self.convs(x)
+        return cells, F.gelu(self.fc(self.last(cells).flatten(1)))
+
+
+class HybridProjector(nn.Module):
+    """``(map, feat) -> [N, pooled_dim + cells * grid_dim]``: the pooled vector first."""
+
+    def __init__(self, map_channels: int, feat_dim: int, hidden: int, pooled_dim: int,
+                 grid_dim: int):  # fmt: skip
+        super().__init__()
+        self.pooled = Projector(feat_dim, hidden, pooled_dim)
+        self.grid = GridProjector(map_channels, hidden, grid_dim)
+
+    def forward(self, x: tuple[Tensor, Tensor]) -> Tensor:
+        cells, feat = x
+        return torch.cat([self.pooled(feat), self.grid(cells)], dim=-1)
+
+
 def grid_side(image_size: int, n_convs: int) -> int:
     """Side of the last feature map after ``n_convs`` stride-2 convs (padding 1)."""
     side = image_size
@@ -172,7 +207,10 @@ class Encoder(nn.Module):
     ``kind`` is "cnn", "cnn_grid" or "vit". ``feat_dim`` is the backbone output
     width (the ViT's token width for "vit"). "cnn_grid" keeps the last conv map:
     the latent is P = s*s cells of ``latent_dim / P`` channels each, flattened
-    (``[B, T, P*d]``; ``latent_dim`` must be a multiple of P).
+    (``[B, T, P*d]``; ``latent_dim`` must be a multiple of P). "cnn_hybrid" gives both:
+    a pooled vector of ``latent_dim - P * grid_dim`` then P cells of ``grid_dim`` from
+    the map one conv earlier (the pooled part keeps what the cells lose, e.g. Push's
+    small pusher; the cells keep what pooling loses, the block's yaw).
     """
 
     def __init__(
@@ -186,11 +224,24 @@ class Encoder(nn.Module):
         vit_depth: int = 12,
         vit_heads: int = 3,
         projector_hidden: int = 512,
+        grid_dim: int = 0,
     ):
         super().__init__()
         self.image_size = image_size
-        if kind == "cnn":
-            self.backbone: nn.Module = CNNBackbone(image_size, cnn_channels, feat_dim)
+        if kind == "cnn_hybrid":
+            cells = grid_side(image_size, len(cnn_channels) - 1) ** 2
+            pooled = latent_dim - cells * grid_dim
+            if grid_dim < 1 or pooled < 1:
+                raise ValueError(
+                    f"cnn_hybrid needs grid_dim >= 1 and latent_dim > {cells} cells x grid_dim "
+                    f"{grid_dim}, got latent_dim {latent_dim}"
+                )
+            self.backbone: nn.Module = HybridBackbone(image_size, cnn_channels, feat_dim)
+            self.projector: nn.Module = HybridProjector(
+                cnn_channels[-2], feat_dim, projector_hidden, pooled, grid_dim
+            )
+        elif kind == "cnn":
+            self.backbone = CNNBackbone(image_size, cnn_channels, feat_dim)
         elif kind == "cnn_grid":
             cells = grid_side(image_size, len(cnn_channels)) ** 2
             if latent_dim % cells:
@@ -203,12 +254,12 @@ class Encoder(nn.Module):
             patch = vit_patch or default_vit_patch(image_size)
             self.backbone = ViTBackbone(image_size, patch, feat_dim, vit_depth, vit_heads)
         else:
-            raise ValueError(f"encoder kind must be 'cnn', 'cnn_grid' or 'vit', got {kind!r}")
-        if kind == "cnn_grid":
-            self.projector: nn.Module = GridProjector(
-                cnn_channels[-1], projector_hidden, latent_dim // cells
+            raise ValueError(
+                f"encoder kind must be 'cnn', 'cnn_grid', 'cnn_hybrid' or 'vit', got {kind!r}"
             )
-        else:
+        if kind == "cnn_grid":
+            self.projector = GridProjector(cnn_channels[-1], projector_hidden, latent_dim // cells)
+        elif kind != "cnn_hybrid":
             self.projector = Projector(feat_dim, projector_hidden, latent_dim)
         if kind != "vit":
             # NHWC weights let oneDNN skip layout reorders: ~1.4x faster on CPU.

@@ -42,3 +42,22 @@ class StubPlanner:
 def broken_agent(env, seed, task_id, **options):
     """An agent factory that fails the way a missing model file would."""
     raise FileNotFoundError(f"weights for {task_id} not found in /nowhere")
+
+
+class ThreadProbe:
+    """Random actions; fails unless the worker capped torch at ``threads`` threads."""
+
+    def __init__(self, env, seed, task_id, threads=1):
+        import torch
+
+        got = torch.get_num_threads()
+        if got != threads:
+            raise AssertionError(f"worker runs {got} torch threads, expected {threads}")
+        self.rng = np.random.default_rng(seed)
+        self.dim = env.action_space.shape[0]
+
+    def reset(self, obs, goal, env=None):
+        pass
+
+    def act(self, obs):
+        return self.rng.uniform(-1, 1, self.dim).astype(np.float32)

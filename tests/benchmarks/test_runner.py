@@ -144,3 +144,27 @@ agents:
     assert rows[("random", 0)]["plan_info"] is None
     md = write_report(tmp_path / "run").read_text()
     assert "No agent recorded planner info" not in md and "`stub[iterations=2]`" in md
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_threads_caps_each_local_worker(tmp_path, threads):
+    from wmplan.benchmarks.suite import parse_suite
+
+    suite = parse_suite(
+        f"""
+name: threads
+tasks: [wmplan/TwoRoom-v0]
+episodes: 1
+protocol: {{goal_offset: 5, budget: 2}}
+agents:
+  - name: probe
+    kind: python
+    options: {{entry_point: "stub_agents:ThreadProbe", threads: {threads}}}
+""",
+        "threads.yaml",
+    )
+    summary = run_suite(suite, tmp_path / "run", workers=1, threads=threads, progress=False,
+                        echo=lambda s: None)  # fmt: skip
+    assert summary.episodes_run == 1
+    with pytest.raises(ValueError, match="threads"):
+        run_suite(suite, tmp_path / "run2", threads=0, progress=False)

@@ -163,3 +163,23 @@ def test_grid_latent_trains_and_rolls_out():
 def test_grid_latent_dim_must_fill_the_cells():
     with pytest.raises(ValueError, match="latent_dim 30 must be a multiple of the 16 cells"):
         dataclasses.replace(TINY, encoder="cnn_grid", cnn_channels=(4, 8), latent_dim=30)
+
+
+def test_hybrid_latent_is_the_pooled_vector_then_the_cells():
+    cfg = dataclasses.replace(TINY, encoder="cnn_hybrid", cnn_channels=(4, 8, 8), latent_dim=40,
+                              grid_dim=2)  # fmt: skip
+    model = JEPAWorldModel(cfg).eval()
+    x = frames(2, 1)
+    z = model.encode(x)
+    assert z.shape == (2, 1, 40)  # 8 pooled + 4x4 cells (after 2 of the 3 convs) x 2
+    y = x.clone()
+    y[:, :, :3, :3] = 255 - y[:, :, :3, :3]
+    cells = (model.encode(y) - z)[..., 8:].abs().view(2, 4, 4, 2).sum(dim=(0, 3))
+    assert cells[0, 0] > 0 and torch.all(cells[2:, :] == 0) and torch.all(cells[:, 2:] == 0)
+    out = model.train().loss(frames(4, 5), actions(4, 5, 4), LossConfig(sigreg_directions=32))
+    out.loss.backward()
+    assert all(p.grad is not None for p in model.encoder.parameters())
+    with pytest.raises(ValueError, match="must exceed the 16 cells x grid_dim 2"):
+        dataclasses.replace(cfg, latent_dim=32)
+    with pytest.raises(ValueError, match="grid_dim"):
+        dataclasses.replace(cfg, grid_dim=0)
