@@ -27,7 +27,7 @@ from wmplan.benchmarks.cli_flags import (
     parse_options,
     workers_of,
 )
-from wmplan.benchmarks.cli_train import add_data, add_worldmodel
+from wmplan.benchmarks.cli_train import add_curve, add_data, add_worldmodel
 from wmplan.benchmarks.output_paths import check_output
 
 if TYPE_CHECKING:
@@ -190,53 +190,6 @@ def _cmd_distance(args: argparse.Namespace) -> int:
             cells = ", ".join(f"{p['offset']}: {p['successes']}/{p['n']}" for p in points)
             print(f"{task} {agent}: {cells}")
     print(f"wrote {args.out}/distance.json and distance.png")
-    return 0
-
-
-def _add_curve(sub: argparse._SubParsersAction) -> None:
-    c = add_parser(
-        sub,
-        "curve",
-        "wmplan curve runs/wm-reacher --task wmplan/Reacher-v0 --episodes 50 --seed 100 "
-        "--out runs/wm-reacher/curve",
-        help="world-model MPC success of every kept checkpoint of a training run",
-        description="Plan the same protocol episodes with each checkpoint a training run "
-        "kept (train with checkpoint_every/keep_checkpoints to keep them) and plot success "
-        "against training wall time; resumable. Use tuning seeds, not evaluation seeds.",
-    )
-    c.add_argument("run", help="training run directory (RUN/checkpoints/step_*)")
-    c.add_argument("--task", required=True)
-    c.add_argument("--out", required=True, help="directory for rows.jsonl, curve.json/png")
-    c.add_argument("--planner", default="cem", help="cem, mppi, icem, gradient, random")
-    c.add_argument("--planner-opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="planner setting, repeatable")  # fmt: skip
-    c.add_argument("--agent-opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="world-model agent option, repeatable (horizon=3, ...)")  # fmt: skip
-    c.add_argument("--episodes", type=at_least(1), default=50)
-    c.add_argument("--seed", type=at_least(0), default=100)
-    c.set_defaults(func=_cmd_curve)
-
-
-def _cmd_curve(args: argparse.Namespace) -> int:
-    check_output(args.out, "--out")
-    import torch
-
-    from wmplan.benchmarks.api import agent_spec
-    from wmplan.benchmarks.training_curve import run_checkpoints, run_curve
-    from wmplan.envs import check_task_id
-
-    if check_task_id(args.task).kind != "goal":
-        raise ValueError(f"--task must be a goal task for `wmplan curve`, got {args.task}")
-    first = run_checkpoints(args.run)[0]
-    spec = agent_spec("wm", planner=args.planner, planner_options=parse_options(args.planner_opt),
-                      checkpoint=str(first), **parse_options(args.agent_opt))  # fmt: skip
-    torch.set_num_threads(1)
-    points = run_curve(args.run, args.task, spec, args.episodes, args.seed, args.out)
-    for p in points:
-        wall = "-" if p["train_wall_s"] is None else f"{p['train_wall_s']:.0f} s"
-        print(f"step {p['step']:6d}  train {wall:>7}  success {p['successes']}/{p['n']} "
-              f"[{100 * p['ci95'][0]:.0f}, {100 * p['ci95'][1]:.0f}]")  # fmt: skip
-    print(f"wrote {args.out}/curve.json and curve.png")
     return 0
 
 
@@ -470,7 +423,7 @@ def _version() -> str:
 
 
 _AREAS = [
-    _add_envs, _add_demo, _add_plan, add_data, add_worldmodel, _add_recipe, _add_distance, _add_curve,
+    _add_envs, _add_demo, _add_plan, add_data, add_worldmodel, _add_recipe, _add_distance, add_curve,
     _add_bench, _add_baseline,
 ]  # fmt: skip
 

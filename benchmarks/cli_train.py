@@ -1,6 +1,6 @@
-"""``wmplan collect``, ``wmplan data ...``, ``wmplan train``, ``eval-model`` and
-``train-reach``: the subcommands that make datasets and world models (registered by
-``benchmarks/cli.py``, which wires every command)."""
+"""``wmplan collect``, ``wmplan data ...``, ``wmplan train``, ``eval-model``,
+``train-reach`` and ``curve``: the subcommands that make datasets and world models and
+measure a training run (registered by ``benchmarks/cli.py``, which wires every command)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from wmplan.benchmarks.cli_flags import (
     at_least,
     default_of,
     given,
+    parse_options,
     workers_of,
 )
 from wmplan.benchmarks.output_paths import check_output
@@ -291,4 +292,52 @@ def _cmd_train_reach(args: argparse.Namespace) -> int:
     cfg = ReachConfig(**{k: v for k, v in fields.items() if v is not None})
     torch.set_num_threads(min(2, torch.get_num_threads()))
     fit_reach(args.checkpoint, args.data, cfg)
+    return 0
+
+
+# --- success against training time ---------------------------------------------
+def add_curve(sub: argparse._SubParsersAction) -> None:
+    c = add_parser(
+        sub,
+        "curve",
+        "wmplan curve runs/wm-reacher --task wmplan/Reacher-v0 --episodes 50 --seed 100 "
+        "--out runs/wm-reacher/curve",
+        help="world-model MPC success of every kept checkpoint of a training run",
+        description="Plan the same protocol episodes with each checkpoint a training run "
+        "kept (train with checkpoint_every/keep_checkpoints to keep them) and plot success "
+        "against training wall time; resumable. Use tuning seeds, not evaluation seeds.",
+    )
+    c.add_argument("run", help="training run directory (RUN/checkpoints/step_*)")
+    c.add_argument("--task", required=True)
+    c.add_argument("--out", required=True, help="directory for rows.jsonl, curve.json/png")
+    c.add_argument("--planner", default="cem", help="cem, mppi, icem, gradient, random")
+    c.add_argument("--planner-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="planner setting, repeatable")  # fmt: skip
+    c.add_argument("--agent-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="world-model agent option, repeatable (horizon=3, ...)")  # fmt: skip
+    c.add_argument("--episodes", type=at_least(1), default=50)
+    c.add_argument("--seed", type=at_least(0), default=100)
+    c.set_defaults(func=_cmd_curve)
+
+
+def _cmd_curve(args: argparse.Namespace) -> int:
+    check_output(args.out, "--out")
+    import torch
+
+    from wmplan.benchmarks.api import agent_spec
+    from wmplan.benchmarks.training_curve import run_checkpoints, run_curve
+    from wmplan.envs import check_task_id
+
+    if check_task_id(args.task).kind != "goal":
+        raise ValueError(f"--task must be a goal task for `wmplan curve`, got {args.task}")
+    first = run_checkpoints(args.run)[0]
+    spec = agent_spec("wm", planner=args.planner, planner_options=parse_options(args.planner_opt),
+                      checkpoint=str(first), **parse_options(args.agent_opt))  # fmt: skip
+    torch.set_num_threads(1)
+    points = run_curve(args.run, args.task, spec, args.episodes, args.seed, args.out)
+    for p in points:
+        wall = "-" if p["train_wall_s"] is None else f"{p['train_wall_s']:.0f} s"
+        print(f"step {p['step']:6d}  train {wall:>7}  success {p['successes']}/{p['n']} "
+              f"[{100 * p['ci95'][0]:.0f}, {100 * p['ci95'][1]:.0f}]")  # fmt: skip
+    print(f"wrote {args.out}/curve.json and curve.png")
     return 0
