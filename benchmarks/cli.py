@@ -19,6 +19,7 @@ from wmplan.benchmarks.cli_flags import (
     HelpFormatter,
     Parser,
     add_parser,
+    add_planner_flags,
     add_progress,
     add_wandb,
     add_workers,
@@ -288,19 +289,11 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--task", required=True)
     p.add_argument("--agent", default="oracle", choices=["oracle", "wm", "random"])
-    p.add_argument("--planner", default="cem", help="cem, mppi, icem, gradient, random")
-    p.add_argument(
-        "--planner-opt", action="append", default=[], metavar="KEY=VALUE",
-        help="planner setting, repeatable (e.g. num_samples=300 iterations=30)",
-    )  # fmt: skip
+    add_planner_flags(p)
     p.add_argument(
         "--checkpoint",
         help="world-model run or checkpoint dir, or a shipped model name (wm-reacher; --agent wm)",
     )
-    p.add_argument(
-        "--agent-opt", action="append", default=[], metavar="KEY=VALUE",
-        help="agent option, repeatable (wm: horizon=3, cost_metric=latent, ...)",
-    )  # fmt: skip
     p.add_argument("--episodes", type=at_least(1), default=10)
     p.add_argument("--seed", type=at_least(0), default=0)
     p.add_argument(

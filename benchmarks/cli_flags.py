@@ -55,6 +55,21 @@ def at_least(low: int):
     return parse
 
 
+def add_planner_flags(p: argparse.ArgumentParser) -> None:
+    """``--planner``, ``--planner-opt KEY=VALUE`` and ``--agent-opt KEY=VALUE`` (repeatable):
+    an MPC agent's settings, read with ``parse_options`` (the names are checked by
+    ``PlannerSpec``; importing ``wmplan.planners`` here would load torch for every command)."""
+    p.add_argument("--planner", default="cem", help="cem, mppi, icem, gradient, random")
+    p.add_argument(
+        "--planner-opt", action="append", default=[], metavar="KEY=VALUE",
+        help="planner setting, repeatable (e.g. num_samples=300 iterations=30)",
+    )  # fmt: skip
+    p.add_argument(
+        "--agent-opt", action="append", default=[], metavar="KEY=VALUE",
+        help="agent option, repeatable (wm: horizon=3, cost_metric=latent, ...)",
+    )  # fmt: skip
+
+
 def add_workers(p: argparse.ArgumentParser) -> None:
     """``--workers``: the same flag and default rule (one per CPU core) everywhere."""
     p.add_argument(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from wmplan.benchmarks.cli_flags import (
     add_parser,
+    add_planner_flags,
     add_progress,
     add_wandb,
     add_workers,
@@ -310,11 +311,7 @@ def add_curve(sub: argparse._SubParsersAction) -> None:
     c.add_argument("run", help="training run directory (RUN/checkpoints/step_*)")
     c.add_argument("--task", required=True)
     c.add_argument("--out", required=True, help="directory for rows.jsonl, curve.json/png")
-    c.add_argument("--planner", default="cem", help="cem, mppi, icem, gradient, random")
-    c.add_argument("--planner-opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="planner setting, repeatable")  # fmt: skip
-    c.add_argument("--agent-opt", action="append", default=[], metavar="KEY=VALUE",
-                   help="world-model agent option, repeatable (horizon=3, ...)")  # fmt: skip
+    add_planner_flags(c)
     c.add_argument("--episodes", type=at_least(1), default=50)
     c.add_argument("--seed", type=at_least(0), default=100)
     c.set_defaults(func=_cmd_curve)
