@@ -85,11 +85,11 @@ class GoalEncoder(nn.Module):
         if self.kind == "state":
             return torch.cat([(obs - self.mean) / self.std, (goal - self.mean) / self.std], -1)
         x = frames_to_float(torch.cat([obs, goal], 0))
-        if self.fusion == "early":  # [2B, 3, H, W] -> [B, 6, H, W]: obs then goal channels
+        early = self.fusion == "early"
+        if early:  # [2B, 3, H, W] -> [B, 6, H, W]: obs then goal channels
             x = torch.cat(x.chunk(2, 0), 1)
-            return self.cnn(x.contiguous(memory_format=torch.channels_last))
         f = self.cnn(x.contiguous(memory_format=torch.channels_last))
-        return torch.cat(f.chunk(2, 0), -1)
+        return f if early else torch.cat(f.chunk(2, 0), -1)
 
 
 class GoalActor(nn.Module):
