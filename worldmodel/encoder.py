@@ -228,14 +228,10 @@ class Encoder(nn.Module):
     ):
         super().__init__()
         self.image_size = image_size
+        # Sizes are checked by ModelConfig, which names the field at fault.
         if kind == "cnn_hybrid":
             cells = grid_side(image_size, len(cnn_channels) - 1) ** 2
             pooled = latent_dim - cells * grid_dim
-            if grid_dim < 1 or pooled < 1:
-                raise ValueError(
-                    f"cnn_hybrid needs grid_dim >= 1 and latent_dim > {cells} cells x grid_dim "
-                    f"{grid_dim}, got latent_dim {latent_dim}"
-                )
             self.backbone: nn.Module = HybridBackbone(image_size, cnn_channels, feat_dim)
             self.projector: nn.Module = HybridProjector(
                 cnn_channels[-2], feat_dim, projector_hidden, pooled, grid_dim
@@ -244,11 +240,6 @@ class Encoder(nn.Module):
             self.backbone = CNNBackbone(image_size, cnn_channels, feat_dim)
         elif kind == "cnn_grid":
             cells = grid_side(image_size, len(cnn_channels)) ** 2
-            if latent_dim % cells:
-                raise ValueError(
-                    f"latent_dim {latent_dim} is not a multiple of the {cells} grid cells "
-                    f"of a {image_size} px image after {len(cnn_channels)} convs"
-                )
             self.backbone = GridBackbone(cnn_channels)
         elif kind == "vit":
             patch = vit_patch or default_vit_patch(image_size)
