@@ -17,25 +17,24 @@ Then ``distance.json`` (success and 95% Clopper-Pearson interval per point) and
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 from wmplan.benchmarks.suite import SuiteConfig
-from wmplan.worldmodel.files import atomic_path, write_json_atomic
+from wmplan.worldmodel.files import (
+    append_jsonl_durable,
+    atomic_path,
+    read_jsonl,
+    write_json_atomic,
+)
 
 ROWS, SUMMARY, PLOT = "rows.jsonl", "distance.json", "distance.png"
 
 
 def _done(path: Path) -> dict[tuple, dict[str, Any]]:
-    rows: dict[tuple, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                rows[(r["task"], r["agent"], r["offset"], r["seed"], r["episode"])] = r
-    return rows
+    return {
+        (r["task"], r["agent"], r["offset"], r["seed"], r["episode"]): r for r in read_jsonl(path)
+    }
 
 
 def run_distance(suite: SuiteConfig, offsets: list[int], out: str | Path, log: Any = print) -> dict:
@@ -71,10 +70,7 @@ def run_distance(suite: SuiteConfig, offsets: list[int], out: str | Path, log: A
                                "budget": 2 * offset, "seed": seed, "episode": episode,
                                "success": bool(m["success"]), "steps": m["steps"],
                                "plan_time_per_step": m["plan_time_per_step"]}  # fmt: skip
-                        with open(rows_path, "a") as f:
-                            f.write(json.dumps(row) + "\n")
-                            f.flush()
-                            os.fsync(f.fileno())
+                        append_jsonl_durable(rows_path, row)
                         done[key] = row
                 log(f"{task} {agent.name} offset {offset}: "
                     f"{_rate(done, task, agent.name, offset)}")  # fmt: skip

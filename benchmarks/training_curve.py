@@ -16,15 +16,18 @@ episodes of that checkpoint, never recording one twice). Then ``curve.json``
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 from wmplan.agents import AgentSpec
 from wmplan.benchmarks.stats import binomial_ci
 from wmplan.worldmodel.checkpoint import read_config
-from wmplan.worldmodel.files import atomic_path, write_json_atomic
+from wmplan.worldmodel.files import (
+    append_jsonl_durable,
+    atomic_path,
+    read_jsonl,
+    write_json_atomic,
+)
 
 ROWS, SUMMARY, PLOT = "rows.jsonl", "curve.json", "curve.png"
 
@@ -46,13 +49,7 @@ def train_wall_s(ckpt: Path) -> float | None:
 
 
 def _done(path: Path) -> dict[int, dict[str, Any]]:
-    rows: dict[int, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                r = json.loads(line)
-                rows[r["step"]] = r
-    return rows
+    return {r["step"]: r for r in read_jsonl(path)}
 
 
 def run_curve(
@@ -96,10 +93,7 @@ def run_curve(
         row = {"step": step, "train_wall_s": train_wall_s(ckpt), "successes": res.successes,
                "n": len(res.episodes), "plan_time_per_step": res.plan_time_per_step,
                "setting": setting}  # fmt: skip
-        with open(rows_path, "a") as f:
-            f.write(json.dumps(row) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        append_jsonl_durable(rows_path, row)
         done[step] = row
         log(f"step {step} ({row['train_wall_s']} s of training): {res.successes}/{row['n']}")
     summary = summarize(list(done.values()))

@@ -79,3 +79,20 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as indented, key-sorted JSON to ``path`` atomically."""
     write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True))
+
+
+def append_jsonl_durable(path: str | Path, row: dict[str, Any]) -> None:
+    """Append one JSON line to ``path`` and fsync it: a row is on disk before the next
+    piece of work starts, so a killed job resumes without redoing or losing it."""
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The JSON objects of the non-empty lines of ``path`` ([] when it does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
