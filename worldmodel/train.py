@@ -319,7 +319,7 @@ def _train(cfg: TrainConfig, data: WindowSource | None) -> TrainResult:
             model,
             model_cfg.to_dict(),
             metadata={"task": task, "step": step, "train": cfg.to_dict(),
-                      "train_wall_s": round(elapsed, 1), "dataset_transitions": transitions,
+                      "train_wall_s": round(elapsed, 3), "dataset_transitions": transitions,
                       **data_metadata(cfg.data, cfg.out, fingerprint), **provenance},
             trainer_tensors=opt_tensors,
             trainer_json={"step": step, "elapsed_s": elapsed, "frames_seen": frames_seen,
