@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from wmplan.worldmodel.configs import check_ints
 from wmplan.worldmodel.configs import from_dict as config_from_dict
@@ -55,10 +56,16 @@ class ModelConfig:
     # Auxiliary pixel decoder on z (reconstruction term, ``LossConfig.recon_weight``):
     # keeps in the latent what prediction alone lets the encoder drop (Push's block yaw).
     aux_decoder: bool = False
+    # Auxiliary state head: indices into the dataset's ``states`` vector that a linear head
+    # regresses from z and from the predictor's outputs (``LossConfig.state_aux_weight``).
+    # The simulator's state is a training label only: planning still sees pixels alone.
+    state_aux: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.cnn_channels, list):
             object.__setattr__(self, "cnn_channels", tuple(self.cnn_channels))
+        if isinstance(self.state_aux, list):
+            object.__setattr__(self, "state_aux", tuple(self.state_aux))
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"kind must be one of {MODEL_KINDS}, got {self.kind!r}")
         if self.encoder not in ENCODERS:
@@ -68,6 +75,14 @@ class ModelConfig:
                           "pred_mlp_ratio", "vit_depth", "vit_heads"))  # fmt: skip
         if self.pred_head_depth < 0:
             raise ValueError(f"pred_head_depth must be >= 0, got {self.pred_head_depth}")
+        if any(not isinstance(i, int) or isinstance(i, bool) or i < 0 for i in self.state_aux) or (
+            len(set(self.state_aux)) != len(self.state_aux)
+        ):
+            raise ValueError(
+                f"state_aux must be distinct state indices >= 0, got {list(self.state_aux)}"
+            )
+        if self.state_aux and self.kind != "jepa":
+            raise ValueError("state_aux needs kind 'jepa' (the pixel model has no latent target)")
         if self.vit_patch < 0:
             raise ValueError(f"vit_patch must be >= 0 (0 = default), got {self.vit_patch}")
         if not self.cnn_channels or any(c < 1 for c in self.cnn_channels):
@@ -106,6 +121,7 @@ class ModelConfig:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["cnn_channels"] = list(self.cnn_channels)
+        d["state_aux"] = list(self.state_aux)
         return d
 
     @classmethod
@@ -126,6 +142,30 @@ def drop_retired_fields(d: dict[str, Any]) -> dict[str, Any]:
             "longer supported (no planner scored with it); retrain without reward_head"
         )
     return {k: v for k, v in d.items() if k != "reward_head"}
+
+
+class StateHead(nn.Module):
+    """Linear map ``z[..., D] -> state[..., S]`` in units of the training data's state
+    statistics (``mean``/``std`` buffers, set once from the data and saved with the weights)."""
+
+    def __init__(self, latent_dim: int, state_dim: int):
+        super().__init__()
+        self.linear = nn.Linear(latent_dim, state_dim)
+        self.register_buffer("mean", torch.zeros(state_dim))
+        self.register_buffer("std", torch.ones(state_dim))
+
+    def set_stats(self, mean: Tensor, std: Tensor) -> None:
+        """The data's per-dimension ``mean[S]`` and ``std[S]`` (std floored at 1e-6)."""
+        self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype))
+        self.std.copy_(torch.as_tensor(std, dtype=self.std.dtype).clamp_min(1e-6))
+
+    def forward(self, z: Tensor) -> Tensor:
+        """``z[..., D]`` -> the state in its own units ``[..., S]``."""
+        return self.linear(z) * self.std + self.mean
+
+    def loss(self, z: Tensor, states: Tensor) -> Tensor:
+        """MSE in standardised units of ``linear(z[..., D])`` against ``states[..., S]``."""
+        return F.mse_loss(self.linear(z), (states - self.mean) / self.std)
 
 
 @dataclass
@@ -169,6 +209,7 @@ class WorldModel(nn.Module):
         self.inverse = (
             InverseDynamics(c.latent_dim, c.action_block_dim) if c.inverse_dynamics else None
         )
+        self.state_head = StateHead(c.latent_dim, len(c.state_aux)) if c.state_aux else None
 
     # --- verbs -----------------------------------------------------------------
     def encode(self, frames: Tensor) -> Tensor:
@@ -187,10 +228,16 @@ class WorldModel(nn.Module):
         return self.predictor.rollout(z_hist, actions)
 
     def loss(
-        self, frames: Tensor, actions: Tensor, cfg: LossConfig, generator: torch.Generator | None
+        self,
+        frames: Tensor,
+        actions: Tensor,
+        cfg: LossConfig,
+        generator: torch.Generator | None,
+        states: Tensor | None = None,
     ) -> LossOutput:
         """Training losses on windows ``frames`` uint8 ``[B, T, H, W, 3]``, ``actions``
-        ``[B, T, kA]`` (block t leads frame t to t+1; the last block is unused)."""
+        ``[B, T, kA]`` (block t leads frame t to t+1; the last block is unused), and the
+        dataset's ``states[B, T, S]`` at the frames for models with a state head."""
         raise NotImplementedError
 
     # --- loss terms both kinds share ---------------------------------------------

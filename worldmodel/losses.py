@@ -64,6 +64,10 @@ class LossConfig:
     vicreg_var_weight: float = 1.0
     vicreg_cov_weight: float = 0.04
     recon_weight: float = 1.0  # auxiliary decoder's pixel MSE (models with aux_decoder)
+    # Models with ``state_aux``: the state head's MSE on the encoder's latents, and on the
+    # predictor's (teacher-forced and open-loop) outputs against the states they predict.
+    state_aux_weight: float = 1.0
+    state_aux_pred_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.anti_collapse not in ANTI_COLLAPSE:
@@ -71,7 +75,8 @@ class LossConfig:
                 f"anti_collapse must be one of {ANTI_COLLAPSE}, got {self.anti_collapse!r}"
             )
         for name in ("open_loop_weight", "sigreg_weight", "vicreg_var_weight",
-                     "vicreg_cov_weight", "recon_weight"):  # fmt: skip
+                     "vicreg_cov_weight", "recon_weight", "state_aux_weight",
+                     "state_aux_pred_weight"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.sigreg_directions < 1:

@@ -51,15 +51,18 @@ class JEPAWorldModel(WorldModel):
         actions: Tensor,
         cfg: LossConfig,
         generator: torch.Generator | None = None,
+        states: Tensor | None = None,
     ) -> LossOutput:
         """JEPA losses on a batch of windows.
 
         ``frames``: ``[B, T, H, W, 3]`` uint8; ``actions``: ``[B, T, kA]`` where
         block t leads frame t to t+1 (the last block is unused).
-        ``generator`` seeds SIGReg's random directions.
+        ``generator`` seeds SIGReg's random directions. ``states[B, T, S]`` (the dataset's
+        states at the frames) feed the state head of a model with ``state_aux``; without
+        them that term is left out (validation windows).
         """
         z = self.encode(frames)  # [B, T, D]
-        out = self._latent_losses(z, actions, cfg, generator)
+        out = self._latent_losses(z, actions, cfg, generator, states)
         if self.decoder is not None and cfg.recon_weight > 0:
             pick = slice(None, None, AUX_DECODE_EVERY)
             target = frames_to_float(frames[:, pick])  # [B*T', 3, H, W] in [-1, 1]
@@ -69,10 +72,11 @@ class JEPAWorldModel(WorldModel):
             out.metrics["loss"] = out.loss.item()
         return out
 
-    def _latent_losses(self, z, actions, cfg, generator) -> LossOutput:
+    def _latent_losses(self, z, actions, cfg, generator, states=None) -> LossOutput:
         b, t, _ = z.shape
         metrics: dict[str, float] = {}
-        pred = teacher_forced_mse(self.next(z, actions), z)
+        z_next = self.next(z, actions)
+        pred = teacher_forced_mse(z_next, z)
         total = pred
         metrics["pred_loss"] = pred.item()
         roll = self.open_loop(z, actions, cfg)
@@ -80,6 +84,8 @@ class JEPAWorldModel(WorldModel):
             ol = open_loop_mse(roll, z, self.config.history)
             total = total + cfg.open_loop_weight * ol
             metrics["open_loop_loss"] = ol.item()
+        if self.state_head is not None and states is not None:
+            total = total + self._state_losses(z, z_next, roll, states, cfg, metrics)
         if cfg.anti_collapse == "sigreg":
             sr = sigreg(
                 z.transpose(0, 1), cfg.sigreg_directions, cfg.sigreg_knots, generator=generator
@@ -98,6 +104,17 @@ class JEPAWorldModel(WorldModel):
             total = total + inv
             metrics["inverse_loss"] = inv.item()
         return self.finish(total, metrics, z)
+
+    def _state_losses(self, z, z_next, roll, states, cfg, metrics) -> Tensor:
+        """The state head's MSE on ``z[B, T, D]`` and on the predictions of frames 1..T-1
+        (teacher-forced ``z_next``, open-loop ``roll``) against ``states[B, T, S]``."""
+        head, want = self.state_head, states[..., list(self.config.state_aux)]
+        enc = head.loss(z, want)
+        pred = head.loss(z_next[:, :-1], want[:, 1:])
+        if roll is not None:
+            pred = pred + head.loss(roll, want[:, self.config.history :])
+        metrics["state_aux_loss"], metrics["state_aux_pred_loss"] = enc.item(), pred.item()
+        return cfg.state_aux_weight * enc + cfg.state_aux_pred_weight * pred
 
 
 def build_model(config: ModelConfig) -> WorldModel:

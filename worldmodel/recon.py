@@ -37,10 +37,12 @@ class PixelWorldModel(WorldModel):
         actions: Tensor,
         cfg: LossConfig,
         generator: torch.Generator | None = None,
+        states: Tensor | None = None,
     ) -> LossOutput:
         """Pixel MSE (in [-1, 1]) of reconstructed frames t, predicted frames t+1 and the
-        open-loop rollout. Shapes as ``WorldModel.loss``; ``generator`` is unused."""
-        del generator
+        open-loop rollout. Shapes as ``WorldModel.loss``; ``generator`` and ``states`` are
+        unused (the pixel model has no state head)."""
+        del generator, states
         b, t = frames.shape[:2]
         h = self.config.history
         x = frames_to_float(frames)  # [B*T, 3, H, W]

@@ -300,6 +300,23 @@ class EpisodeWindows:
         """Global ids of the validation episodes."""
         return np.nonzero(self.is_val)[0]
 
+    def state_stats(self, dims: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std ``[len(dims)]`` of the state dimensions ``dims`` over every frame of
+        the training episodes (what a world model's state head is standardised by)."""
+        width = self._states[0].shape[-1]
+        outside = [int(i) for i in dims if not 0 <= i < width]
+        if outside:
+            raise ValueError(
+                f"model.state_aux indices {outside} are outside the {width}-d states of "
+                f"{', '.join(self.paths)}"
+            )
+        rows = [
+            self._states[self.episode_source[g]][self.episode_local[g], : self.lengths[g] + 1]
+            for g in self.train_episodes
+        ]
+        x = np.concatenate(rows)[:, list(dims)].astype(np.float64)
+        return x.mean(0), x.std(0)
+
     @property
     def num_train_windows(self) -> int:
         """Distinct training windows (one epoch)."""
