@@ -28,7 +28,7 @@ from typing import Any
 
 from wmplan.worldmodel.configs import check_ints
 
-CARD_MD, CARD_JSON = "MODEL_CARD.md", "card.json"
+CARD_MD, CARD_JSON, TRAIN_CONFIG = "MODEL_CARD.md", "card.json", "train.yaml"
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class Recipe:
     reach_steps: int = 3000
     decoder_steps: int = 300  # eval-model's decoder probe (0: off)
     planning: dict[str, Any] = field(default_factory=dict)  # planning.json
+    # ModelConfig / LossConfig fields the training run sets (written to train.yaml, passed
+    # to `wmplan train --config`): e.g. Push's auxiliary state head.
+    model: dict[str, Any] = field(default_factory=dict)
+    loss: dict[str, Any] = field(default_factory=dict)
     planner: dict[str, Any] = field(
         default_factory=lambda: {
             "name": "cem",
@@ -62,6 +66,16 @@ class Recipe:
         unknown = set(self.planning) - set(PLANNING_KEYS)
         if unknown:
             raise ValueError(f"planning: unknown keys {sorted(unknown)}; valid: {PLANNING_KEYS}")
+        from wmplan.worldmodel.base import ModelConfig
+        from wmplan.worldmodel.losses import LossConfig
+
+        ModelConfig.from_dict(self.model)
+        LossConfig.from_dict(self.loss)
+
+    @property
+    def train_config(self) -> dict[str, Any]:
+        """The ``--config`` mapping of the train stage ({} when the defaults do)."""
+        return {k: v for k, v in (("model", self.model), ("loss", self.loss)) if v}
 
     @property
     def short(self) -> str:
@@ -74,7 +88,13 @@ RECIPES: dict[str, Recipe] = {
     for r in (
         Recipe("wmplan/Reacher-v0", planning={"horizon": 3}),
         Recipe("wmplan/TwoRoom-v0", reach=True),
-        Recipe("wmplan/Push-v0", train_steps=2000),
+        # The state head makes the block's yaw part of the latent (ablations in models/README.md).
+        Recipe(
+            "wmplan/Push-v0",
+            train_steps=2000,
+            model={"state_aux": [0, 1, 2, 3, 4, 5]},
+            loss={"state_aux_pred_weight": 0.0},
+        ),  # fmt: skip
     )
 }
 
@@ -89,6 +109,8 @@ def stages(recipe: Recipe, out: Path, workers: int = 2) -> list[list[str]]:
         ["train", "--task", recipe.task, "--data", data, "--out", run, "--steps",
          str(recipe.train_steps), "--quiet"],
     ]  # fmt: skip
+    if recipe.train_config:
+        argv[1][-1:-1] = ["--config", str(out / TRAIN_CONFIG)]
     if recipe.reach:
         argv.append(["train-reach", run, "--data", data, "--steps", str(recipe.reach_steps)])
     argv.append(["eval-model", run, "--data", data, "--decoder-steps", str(recipe.decoder_steps)])
@@ -150,6 +172,7 @@ def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[s
             "steps": last.get("step"),
             "wall_s": last.get("elapsed_s"),
             "final_loss": last.get("loss"),
+            "config": recipe.train_config,
         },  # fmt: skip
         "eval_model": json.loads(eval_json.read_text()) if eval_json.exists() else None,
         "reach": json.loads(reach_json.read_text())["metrics"] if reach_json.exists() else None,
@@ -178,7 +201,8 @@ def card_markdown(c: dict[str, Any]) -> str:
         "",
         f"- Data: {c['data']['episodes']} episodes, {c['data']['frames']} frames, "
         f"{c['data']['policy']} policy",
-        f"- Training: {t['steps']} steps, {t['wall_s']} s of training on this machine",
+        f"- Training: {t['steps']} steps, {t['wall_s']} s of training on this machine"
+        + (f"; config {json.dumps(t['config'])}" if t.get("config") else ""),
         f"- Reachability head: {json.dumps(c['reach']) if c['reach'] else 'none'}",
         f"- Planning: {json.dumps(p['planner'])}, model options {json.dumps(p['planning'])}",
         f"- **Protocol success** (goal offset {p['goal_offset']}, budget {p['budget']}, seeds "
@@ -201,11 +225,15 @@ def run_recipe(
     """Run every stage of ``recipe`` (e.g. ``RECIPES["tworoom"]``) into ``out`` as
     ``wmplan`` commands through ``main`` (the CLI's entry point: the stages are exactly
     the commands the model card lists); returns an exit code."""
+    import yaml
+
     from wmplan.worldmodel.checkpoint import resolve
-    from wmplan.worldmodel.files import write_json_atomic
+    from wmplan.worldmodel.files import write_json_atomic, write_text_atomic
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if recipe.train_config:
+        write_text_atomic(out / TRAIN_CONFIG, yaml.safe_dump(recipe.train_config))
     for argv in stages(recipe, out, workers):
         print("$ wmplan " + " ".join(argv), flush=True)
         code = main(argv)
@@ -213,8 +241,6 @@ def run_recipe(
             return code
     checkpoint = resolve(out / "model")
     write_json_atomic(checkpoint / "planning.json", recipe.planning)
-    import yaml
-
     suite_path = out / "card-suite.yaml"
     suite_path.write_text(yaml.safe_dump(eval_suite(recipe, checkpoint), sort_keys=False))
     bench_dir = out / "card-eval"

@@ -7,6 +7,7 @@ import json
 import sqlite3
 
 import pytest
+import yaml
 
 from wmplan.benchmarks.cli import main
 from wmplan.benchmarks.recipe import RECIPES, Recipe, stages
@@ -41,3 +42,29 @@ def test_recipe_runs_every_stage_and_its_card_matches_the_results(tmp_path, caps
     assert "wmplan train-reach" in (out / "MODEL_CARD.md").read_text()
     ckpt = out / "model" / "checkpoints" / "step_00000002"
     assert (ckpt / "reach.safetensors").is_file() and (ckpt / "planning.json").is_file()
+
+
+def test_recipe_model_settings_reach_the_train_stage(tmp_path):
+    push = RECIPES["push"]
+    assert push.model.get("state_aux"), "Push's recipe trains the auxiliary state head"
+    with pytest.raises(ValueError, match="state_aux"):
+        Recipe("wmplan/Push-v0", model={"state_aux": [0, 0]})
+    with pytest.raises(ValueError, match="unknown loss fields"):
+        Recipe("wmplan/Push-v0", loss={"state_weight": 1.0})
+    seen = []
+
+    def stop_after_collect(argv):
+        seen.append(argv)
+        return 3
+
+    from wmplan.benchmarks.recipe import run_recipe
+
+    assert run_recipe(push, tmp_path, stop_after_collect) == 3
+    assert seen[0][0] == "collect"
+    written = yaml.safe_load((tmp_path / "train.yaml").read_text())
+    assert written == push.train_config and written["model"] == push.model
+    train = next(a for a in stages(push, tmp_path) if a[0] == "train")
+    assert train[train.index("--config") + 1] == str(tmp_path / "train.yaml")
+    assert "--config" not in next(
+        a for a in stages(RECIPES["reacher"], tmp_path) if a[0] == "train"
+    )
