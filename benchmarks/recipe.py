@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import Any
 from wmplan.worldmodel.configs import check_ints
 
 CARD_MD, CARD_JSON, TRAIN_CONFIG = "MODEL_CARD.md", "card.json", "train.yaml"
+STAGE_TIMES = "stage_times.json"  # {stage: wall seconds, summed over the recipe's runs}
 
 
 @dataclass(frozen=True)
@@ -161,13 +163,20 @@ def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[s
     per_seed = {s: [r[1] for r in rows if r[0] == s] for s in recipe.eval_seeds}
     wins, n = sum(r[1] for r in rows), len(rows)
     data = inspect(out / f"{recipe.short}.h5", verify=False)
+    times_path = out / STAGE_TIMES
+    times = json.loads(times_path.read_text()) if times_path.is_file() else {}
     eval_json = run / "eval" / "eval.json"
     reach_json = checkpoint / "reach.json"
     return {
         "task": recipe.task,
         "recipe": dataclasses.asdict(recipe),
         "commands": ["wmplan " + " ".join(a) for a in stages(recipe, out)],
-        "data": {"episodes": data["episodes"], "frames": data["frames"], "policy": "expert"},
+        "data": {
+            "episodes": data["episodes"],
+            "frames": data["frames"],
+            "policy": "expert",
+            "collect_wall_s": times.get("collect"),
+        },  # fmt: skip
         "training": {
             "steps": last.get("step"),
             "wall_s": last.get("elapsed_s"),
@@ -200,7 +209,12 @@ def card_markdown(c: dict[str, Any]) -> str:
         f"# World model for {c['task']}",
         "",
         f"- Data: {c['data']['episodes']} episodes, {c['data']['frames']} frames, "
-        f"{c['data']['policy']} policy",
+        f"{c['data']['policy']} policy"
+        + (
+            f"; collected in {d} s (not counted as training)"
+            if (d := c["data"].get("collect_wall_s")) is not None
+            else ""
+        ),  # fmt: skip
         f"- Training: {t['steps']} steps, {t['wall_s']} s of training on this machine"
         + (f"; config {json.dumps(t['config'])}" if t.get("config") else ""),
         f"- Reachability head: {json.dumps(c['reach']) if c['reach'] else 'none'}",
@@ -234,9 +248,15 @@ def run_recipe(
     out.mkdir(parents=True, exist_ok=True)
     if recipe.train_config:
         write_text_atomic(out / TRAIN_CONFIG, yaml.safe_dump(recipe.train_config))
+    times_path = out / STAGE_TIMES
+    times = json.loads(times_path.read_text()) if times_path.is_file() else {}
     for argv in stages(recipe, out, workers):
         print("$ wmplan " + " ".join(argv), flush=True)
+        start = time.perf_counter()
         code = main(argv)
+        # Summed over runs, so a resumed stage counts all of its time (and a skipped one ~0).
+        times[argv[0]] = round(times.get(argv[0], 0.0) + time.perf_counter() - start, 1)
+        write_json_atomic(times_path, times)
         if code:
             return code
     checkpoint = resolve(out / "model")

@@ -40,6 +40,10 @@ def test_recipe_runs_every_stage_and_its_card_matches_the_results(tmp_path, caps
     assert card["protocol"]["successes"] == sum(r[0] for r in rows)
     assert card["training"]["steps"] == 2 and card["reach"] is not None
     assert "wmplan train-reach" in (out / "MODEL_CARD.md").read_text()
+    times = json.loads((out / "stage_times.json").read_text())
+    assert set(times) == {"collect", "train", "train-reach", "eval-model"}
+    assert card["data"]["collect_wall_s"] == times["collect"] > 0
+    assert f"collected in {times['collect']} s" in (out / "MODEL_CARD.md").read_text()
     ckpt = out / "model" / "checkpoints" / "step_00000002"
     assert (ckpt / "reach.safetensors").is_file() and (ckpt / "planning.json").is_file()
 
