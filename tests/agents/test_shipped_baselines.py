@@ -24,7 +24,7 @@ def test_the_baselines_suites_have_their_shipped_policies():
     for task in ("tworoom", "reacher", "push"):
         assert f"gcbc-pixels-{task}" in names and f"gcbc-state-{task}" in names
         assert f"gciql-state-{task}" in names and f"ppo-state-{task}" in names
-    assert "sac-state-tworoom" in names
+        assert f"sac-state-{task}" in names
 
 
 @pytest.mark.parametrize("path", DIRS, ids=lambda p: p.name)
