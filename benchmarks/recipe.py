@@ -149,6 +149,12 @@ def _interval(successes: int, n: int) -> tuple[float, float]:
     return (est.low, est.high)
 
 
+def stage_times(out: Path) -> dict[str, float]:
+    """Wall seconds per stage the recipe in ``out`` has run so far ({} before its first)."""
+    path = out / STAGE_TIMES
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[str, Any]:
     """Collect what the stages wrote into the card's fields."""
     from wmplan.worldmodel.data.inspect import inspect
@@ -163,8 +169,7 @@ def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[s
     per_seed = {s: [r[1] for r in rows if r[0] == s] for s in recipe.eval_seeds}
     wins, n = sum(r[1] for r in rows), len(rows)
     data = inspect(out / f"{recipe.short}.h5", verify=False)
-    times_path = out / STAGE_TIMES
-    times = json.loads(times_path.read_text()) if times_path.is_file() else {}
+    times = stage_times(out)
     eval_json = run / "eval" / "eval.json"
     reach_json = checkpoint / "reach.json"
     return {
@@ -176,7 +181,7 @@ def card(recipe: Recipe, out: Path, checkpoint: Path, bench_dir: Path) -> dict[s
             "frames": data["frames"],
             "policy": "expert",
             "collect_wall_s": times.get("collect"),
-        },  # fmt: skip
+        },
         "training": {
             "steps": last.get("step"),
             "wall_s": last.get("elapsed_s"),
@@ -214,7 +219,7 @@ def card_markdown(c: dict[str, Any]) -> str:
             f"; collected in {d} s (not counted as training)"
             if (d := c["data"].get("collect_wall_s")) is not None
             else ""
-        ),  # fmt: skip
+        ),
         f"- Training: {t['steps']} steps, {t['wall_s']} s of training on this machine"
         + (f"; config {json.dumps(t['config'])}" if t.get("config") else ""),
         f"- Reachability head: {json.dumps(c['reach']) if c['reach'] else 'none'}",
@@ -248,15 +253,14 @@ def run_recipe(
     out.mkdir(parents=True, exist_ok=True)
     if recipe.train_config:
         write_text_atomic(out / TRAIN_CONFIG, yaml.safe_dump(recipe.train_config))
-    times_path = out / STAGE_TIMES
-    times = json.loads(times_path.read_text()) if times_path.is_file() else {}
+    times = stage_times(out)
     for argv in stages(recipe, out, workers):
         print("$ wmplan " + " ".join(argv), flush=True)
         start = time.perf_counter()
         code = main(argv)
         # Summed over runs, so a resumed stage counts all of its time (and a skipped one ~0).
         times[argv[0]] = round(times.get(argv[0], 0.0) + time.perf_counter() - start, 1)
-        write_json_atomic(times_path, times)
+        write_json_atomic(out / STAGE_TIMES, times)
         if code:
             return code
     checkpoint = resolve(out / "model")
