@@ -42,7 +42,10 @@ class LatentModel(Protocol):
 @dataclass(frozen=True)
 class MPCConfig:
     """Receding-horizon settings: ``horizon`` blocks of ``action_block`` env steps,
-    replanning every ``replan_every`` env steps (a multiple of ``action_block``)."""
+    replanning every ``replan_every`` env steps (1 .. ``horizon * action_block``).
+
+    A ``replan_every`` that is not a multiple of ``action_block`` replans inside a
+    block: the warm start then moves on by env steps, not whole blocks."""
 
     horizon: int = 5
     action_block: int = 5
@@ -50,11 +53,8 @@ class MPCConfig:
 
     def __post_init__(self) -> None:
         check_ints(self, ("horizon", "action_block"))
-        if self.replan_every < 1 or self.replan_every % self.action_block:
-            raise ValueError(
-                f"replan_every must be a positive multiple of action_block="
-                f"{self.action_block}, got {self.replan_every}"
-            )
+        if not isinstance(self.replan_every, int) or self.replan_every < 1:
+            raise ValueError(f"replan_every must be a positive int, got {self.replan_every!r}")
         if self.replan_every > self.horizon * self.action_block:
             raise ValueError(
                 f"replan_every must be <= horizon * action_block = "
@@ -109,12 +109,24 @@ class RecedingHorizon:
             cost_fn, self.mean, self.low, self.high, generator=self.generator, elites=elites
         )
         self.plan_info = info
-        blocks = c.replan_every // c.action_block
-        steps = actions[0, :blocks].reshape(blocks * c.action_block, self.action_dim)
+        n = c.replan_every
+        steps = actions[0].reshape(c.horizon * c.action_block, self.action_dim)[:n]
         self._queue.extend(steps.detach().cpu().numpy().astype(np.float32))
-        self.mean = shift(actions.detach(), blocks)
+        self.mean = self._shift(actions.detach())
         if info.elites is not None:
-            self._elites = shift(info.elites, blocks)
+            self._elites = self._shift(info.elites)
+
+    def _shift(self, plan: Tensor) -> Tensor:
+        """Move ``plan[..., H, k*A]`` on by the ``replan_every`` executed env steps:
+        whole blocks when it is a multiple of k, else env steps (the freed tail
+        repeats the last env action)."""
+        c = self.config
+        k, n = c.action_block, c.replan_every
+        if n % k == 0:
+            return shift(plan, n // k)
+        lead = plan.shape[:-2]
+        flat = plan.reshape(*lead, c.horizon * k, self.action_dim)
+        return shift(flat, n).reshape(plan.shape)
 
     def next_action(self) -> np.ndarray:
         """The next queued env action ``[A]``."""

@@ -120,13 +120,19 @@ def _shifted(x: torch.Tensor, blocks: int) -> torch.Tensor:
     return torch.cat([x[..., blocks:, :], tail], dim=-2)
 
 
-@pytest.mark.parametrize("replan_every", [3, 6])
-def test_warm_start_is_the_previous_plan_shifted_by_the_executed_blocks(replan_every):
+def _spied(horizon: int, replan_every: int) -> tuple[Clock, MPCAgent, Spy]:
+    """A ``Clock`` model planned for by a ``Spy`` planner."""
     model = Clock()
     agent = MPCAgent(model, "cem", make_config("cem", num_samples=8, num_elites=2, iterations=1),
-                     horizon=4, replan_every=replan_every)  # fmt: skip
+                     horizon=horizon, replan_every=replan_every)  # fmt: skip
     spy = Spy()
     agent.loop.planner = spy
+    return model, agent, spy
+
+
+@pytest.mark.parametrize("replan_every", [3, 6])
+def test_warm_start_is_the_previous_plan_shifted_by_the_executed_blocks(replan_every):
+    model, agent, spy = _spied(4, replan_every)
     agent.reset(frame(0), {"goal_pixels": frame(0)["pixels"]})
     executed = [agent.act(frame(step)) for step in range(3 * replan_every)]
     blocks = replan_every // 3
@@ -149,12 +155,29 @@ def test_warm_start_is_the_previous_plan_shifted_by_the_executed_blocks(replan_e
     assert model.histories[-1] == [0.0, 0.0, 0.0]  # the old episode's latents are gone
 
 
+def test_replanning_inside_a_block_shifts_the_plan_by_env_steps():
+    """``replan_every=1`` with k = 3: each plan's first env action is executed, the
+    warm start is the plan moved on by one env step (not one block), and the history
+    still reads latents k env steps apart, ending at the current step."""
+    model, agent, spy = _spied(2, 1)
+    agent.reset(frame(0), {"goal_pixels": frame(0)["pixels"]})
+    executed = [agent.act(frame(step)) for step in range(7)]
+    assert len(spy.plans) == 7
+    assert model.histories[-1] == [0.0, 3.0, 6.0] and model.histories[4] == [0.0, 1.0, 4.0]
+    for i, plan in enumerate(spy.plans):
+        steps = plan[0].reshape(6, 2)  # [H*k, A], step-major
+        np.testing.assert_array_equal(executed[i], steps[0].numpy())
+        if i:
+            prev = spy.plans[i - 1][0].reshape(6, 2)
+            want = torch.cat([prev[1:], prev[-1:]]).reshape(1, 2, 6)
+            torch.testing.assert_close(spy.means[i], want)
+            prev_el = torch.stack([spy.plans[i - 1], -spy.plans[i - 1]], dim=1).reshape(1, 2, 6, 2)
+            want_el = torch.cat([prev_el[:, :, 1:], prev_el[:, :, -1:]], dim=2).reshape(1, 2, 2, 6)
+            torch.testing.assert_close(spy.elites_in[i], want_el)
+
+
 def test_cost_is_the_distance_of_the_predicted_latent_to_the_goal_latent():
-    model = Clock()
-    agent = MPCAgent(model, "cem", make_config("cem", num_samples=8, num_elites=2, iterations=1),
-                     horizon=2, replan_every=3)  # fmt: skip
-    spy = Spy()
-    agent.loop.planner = spy
+    model, agent, spy = _spied(2, 3)
     agent.reset(frame(0), {"goal_pixels": frame(7)["pixels"]})
     agent.act(frame(2))
     # History [2, 2, 2] -> mix 222; latent after block h: 222 + the plan's sums so far;
