@@ -298,12 +298,15 @@ def videos_section(rows: list[dict[str, Any]], run_dir: Path, out: Path) -> list
         for which in ("best", "worst"):
             r = pick[which]
             name = Path(r["video"]).name
-            shutil.copyfile(run_dir / r["video"], out / "videos" / name)
             verdict = f"success at step {r['success_step']}" if r["success"] else "failure"
             dist = "" if r["final_distance"] is None else f", distance {r['final_distance']:.3f}"
-            cells.append(
-                f"![{which}](videos/{name})<br>seed {r['seed']} episode {r['episode']}: {verdict}{dist}"
-            )
+            caption = f"seed {r['seed']} episode {r['episode']}: {verdict}{dist}"
+            src = run_dir / r["video"]
+            if not src.is_file():  # e.g. a results database copied without its videos
+                cells.append(f"(video missing: {r['video']})<br>{caption}")
+                continue
+            shutil.copyfile(src, out / "videos" / name)
+            cells.append(f"![{which}](videos/{name})<br>{caption}")
         vid_rows.append([short_task(task), f"`{agent}`", *cells])
     return md + [_md_table(["task", "agent", "best", "worst"], vid_rows), ""]
 

@@ -102,6 +102,20 @@ def test_report_of_a_run_without_planners_says_what_is_missing(tmp_path):
     assert all((tmp_path / "rep" / "plots" / f"{n}.png").exists() for n in PLOTS)
 
 
+def test_a_missing_video_is_noted_in_its_cell_and_the_report_still_written(tmp_path):
+    run = tmp_path / "run"
+    _fill(run, np.random.default_rng(0))
+    gone = sorted((run / "videos").glob("*.gif"))
+    for gif in gone[:2]:
+        gif.unlink()
+    assert main(["report", str(run)]) == 0
+    md = (run / "report" / "report.md").read_text()
+    missing = [g.name for g in gone[:2] if f"(video missing: videos/{g.name})" in md]
+    assert missing and not any((run / "report" / "videos" / g.name).exists() for g in gone[:2])
+    kept = sorted(p.name for p in (run / "report" / "videos").glob("*.gif"))
+    assert kept and all(f"videos/{g}" in md for g in kept)
+
+
 def test_report_of_a_missing_run_is_a_clear_error(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope")]) == 2
     assert "no results database" in capsys.readouterr().err
