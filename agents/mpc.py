@@ -52,9 +52,7 @@ class MPCConfig:
     replan_every: int = 5
 
     def __post_init__(self) -> None:
-        check_ints(self, ("horizon", "action_block"))
-        if not isinstance(self.replan_every, int) or self.replan_every < 1:
-            raise ValueError(f"replan_every must be a positive int, got {self.replan_every!r}")
+        check_ints(self, ("horizon", "action_block", "replan_every"))
         if self.replan_every > self.horizon * self.action_block:
             raise ValueError(
                 f"replan_every must be <= horizon * action_block = "

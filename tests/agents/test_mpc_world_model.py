@@ -167,13 +167,11 @@ def test_replanning_inside_a_block_shifts_the_plan_by_env_steps():
     for i, plan in enumerate(spy.plans):
         steps = plan[0].reshape(6, 2)  # [H*k, A], step-major
         np.testing.assert_array_equal(executed[i], steps[0].numpy())
-        if i:
-            prev = spy.plans[i - 1][0].reshape(6, 2)
-            want = torch.cat([prev[1:], prev[-1:]]).reshape(1, 2, 6)
-            torch.testing.assert_close(spy.means[i], want)
-            prev_el = torch.stack([spy.plans[i - 1], -spy.plans[i - 1]], dim=1).reshape(1, 2, 6, 2)
-            want_el = torch.cat([prev_el[:, :, 1:], prev_el[:, :, -1:]], dim=2).reshape(1, 2, 2, 6)
-            torch.testing.assert_close(spy.elites_in[i], want_el)
+        if i:  # the previous plan (and elites) as env steps [.., H*k, A], moved on by one
+            prev = spy.plans[i - 1].reshape(1, 6, 2)
+            torch.testing.assert_close(spy.means[i], _shifted(prev, 1).reshape(1, 2, 6))
+            prev_el = torch.stack([prev, -prev], dim=1)  # [1, 2, 6, 2]
+            torch.testing.assert_close(spy.elites_in[i], _shifted(prev_el, 1).reshape(1, 2, 2, 6))
 
 
 def test_cost_is_the_distance_of_the_predicted_latent_to_the_goal_latent():
