@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 METRICS = ("auto", "latent", "reach")
+MODES = ("final", "all", "min")
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,9 @@ class LatentGoalCost:
     ``mode='all'`` (default) averages every step with weight ``discount**(H-1-h)``:
     the last step counts most, and arriving early is rewarded, which a receding
     horizon needs (with ``mode='final'``, LeWM's cost, every replan is content to
-    arrive at the end of its horizon, which keeps moving away).
+    arrive at the end of its horizon, which keeps moving away). ``mode='min'`` is the
+    closest predicted approach, ``min_h d_h``: the protocol counts a success at any
+    step, so a plan that passes through the goal is as good as one that stays.
 
     ``__call__(z[B, N, H, D], z_goal[B, D], reach=None) -> costs[B, N]``.
     """
@@ -36,8 +39,8 @@ class LatentGoalCost:
     latent_weight: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.mode not in ("final", "all"):
-            raise ValueError(f"mode must be 'final' or 'all', got {self.mode!r}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not 0.0 < self.discount <= 1.0:
             raise ValueError(f"discount must be in (0, 1], got {self.discount}")
         if self.metric not in METRICS:
@@ -62,6 +65,8 @@ class LatentGoalCost:
             d = reach(z, goal) + self.latent_weight * d
         if self.mode == "final":
             return d[..., -1]
+        if self.mode == "min":
+            return d.min(-1).values
         h = d.shape[-1]
         w = self.discount ** torch.arange(h - 1, -1, -1, device=d.device, dtype=d.dtype)
         return (d * w).sum(-1) / w.sum()

@@ -203,7 +203,7 @@ def _make_oracle(spec: AgentSpec, seed: int, nthread: int | None) -> Agent:
 
 def _make_wm(spec: AgentSpec, task_id: str, seed: int, model: Any) -> Agent:
     """``MPCAgent`` over the task's world model; options: ``horizon``,
-    ``replan_every``, ``cost_mode`` ('final' or 'all'), ``cost_discount``, ``cost_metric``
+    ``replan_every``, ``cost_mode`` ('final', 'all' or 'min'), ``cost_discount``, ``cost_metric``
     ('auto', 'latent' or 'reach'), ``cost_latent_weight``; defaults come from the model's
     ``planning.json`` when it has one."""
     from wmplan.agents.costs import LatentGoalCost

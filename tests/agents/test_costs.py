@@ -22,8 +22,17 @@ def test_latent_goal_cost_all_weights_later_steps_more():
     torch.testing.assert_close(cost(late, goal), torch.tensor([[1.0 / 1.75]]))
 
 
+def test_latent_goal_cost_min_scores_the_closest_approach():
+    goal = torch.zeros(1, 1)
+    # [B=1, N=2, H=3, D=1]: sample 0 passes through the goal and leaves, sample 1
+    # ends nearer than it started but never reaches it.
+    z = torch.tensor([[[[2.0], [0.0], [3.0]], [[2.0], [1.0], [0.5]]]])
+    torch.testing.assert_close(LatentGoalCost("min")(z, goal), torch.tensor([[0.0, 0.25]]))
+    assert LatentGoalCost("final")(z, goal).argmin() == 1  # the cost 'min' departs from
+
+
 def test_latent_goal_cost_rejects_bad_settings_and_shapes():
-    with pytest.raises(ValueError, match="mode must be 'final' or 'all'"):
+    with pytest.raises(ValueError, match="mode must be one of"):
         LatentGoalCost("last")
     with pytest.raises(ValueError, match=r"discount must be in \(0, 1\]"):
         LatentGoalCost(discount=0.0)
