@@ -96,6 +96,12 @@ TARGETS = {
         "agents/mpc.py",
         ("tests/agents/test_mpc.py", "tests/agents/test_mpc_world_model.py"),
     ),
+    # The world-model planning cost (which latent distance MPC minimises).
+    "costs": Target(
+        "wmplan.agents.costs",
+        "agents/costs.py",
+        ("tests/agents/test_costs.py",),
+    ),
     # The planners' update code; their configs' validation is pinned by the
     # contract tests but makes no number.
     "cem": Target(
