@@ -38,7 +38,8 @@ def test_latent_goal_cost_rejects_bad_settings_and_shapes():
         LatentGoalCost(discount=0.0)
     with pytest.raises(ValueError, match=r"expected z\[B, N, H, D\]"):
         LatentGoalCost()(torch.zeros(1, 2, 3), torch.zeros(1, 3))
-    with pytest.raises(ValueError, match=r"expected z\[B, N, H, D\]"):  # D differs, N = D'
+    # D differs from the goal's while N equals it
+    with pytest.raises(ValueError, match=r"expected z\[B, N, H, D\]"):
         LatentGoalCost()(torch.zeros(1, 4, 3, 5), torch.zeros(1, 4))
     with pytest.raises(ValueError, match=r"discount must be in \(0, 1\]"):
         LatentGoalCost(discount=1.5)
