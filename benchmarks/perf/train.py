@@ -6,7 +6,8 @@ world model on in-memory windows, counts the FLOPs of one step with
 and times a large fp32 matmul with the same thread count. Prints frames/s,
 model FLOP/s, machine matmul FLOP/s and their ratio (target >= 0.35).
 
-Run: ``python benchmarks/perf/train.py [--threads 2] [--batch-size 64] [--steps 10]``.
+Run: ``python benchmarks/perf/train.py [--threads 2] [--batch-size 64] [--steps 10]
+[--compile]``.
 Add ``--json`` for a machine-readable line.
 """
 
@@ -45,6 +46,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed steps (after 2 warm-up)")
     parser.add_argument("--encoder", default="cnn", choices=["cnn", "vit"])
     parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the encoder and predictor, as `wmplan train --compile`",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -70,8 +76,12 @@ def main() -> None:
 
     counter = FlopCounterMode(display=False)
     with counter:
-        step()
+        step()  # eager: the counter sees every op
     step_flops = counter.get_total_flops()
+    if args.compile:  # as `wmplan train --compile`; the first compiled steps compile
+        model.encoder.compile()
+        model.predictor.compile()
+        step()
     step()
     machine_before = matmul_flops_per_s()
     start = time.perf_counter()
@@ -85,6 +95,7 @@ def main() -> None:
         "encoder": args.encoder,
         "image_size": s,
         "threads": args.threads,
+        "compile": args.compile,
         "batch": b,
         "window": t,
         "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
@@ -99,7 +110,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     print(f"{args.encoder} encoder at {s}px, {result['params_M']:.2f}M params, batch {b} x {t} "
-          f"frames, {args.threads} threads")  # fmt: skip
+          f"frames, {args.threads} threads{', compiled' if args.compile else ''}")  # fmt: skip
     print(f"step            {step_s * 1e3:8.0f} ms   ({frames_per_s:.0f} frames/s)")
     print(
         f"model           {step_flops / 1e9:8.2f} GFLOP/step  {model_flops_per_s / 1e9:.1f} GFLOP/s"
