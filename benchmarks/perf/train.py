@@ -4,7 +4,8 @@ Times full training steps (loss, backward, clip, AdamW) of the default JEPA
 world model on in-memory windows, counts the FLOPs of one step with
 ``torch.utils.flop_counter`` (matmuls and convolutions, forward + backward),
 and times a large fp32 matmul with the same thread count. Prints frames/s,
-model FLOP/s, machine matmul FLOP/s and their ratio (target >= 0.35).
+model FLOP/s, machine matmul FLOP/s and their ratio (issue 13 aims for >= 0.5;
+the earlier target was 0.35).
 
 Run: ``python benchmarks/perf/train.py [--threads 2] [--batch-size 64] [--steps 10]
 [--compile]``.
@@ -116,7 +117,7 @@ def main() -> None:
         f"model           {step_flops / 1e9:8.2f} GFLOP/step  {model_flops_per_s / 1e9:.1f} GFLOP/s"
     )
     print(f"machine matmul  {machine / 1e9:8.1f} GFLOP/s (2048^2 fp32)")
-    print(f"ratio           {result['ratio']:8.2f}   (target >= 0.35)")
+    print(f"ratio           {result['ratio']:8.2f}   (target >= 0.5)")
 
 
 if __name__ == "__main__":
