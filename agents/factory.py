@@ -171,7 +171,7 @@ def make_agent(
         return _make_python(spec, task_id, env, seed)
     if spec.kind == "wm":
         return _make_wm(spec, task_id, seed, _load(spec, task_id, models))
-    _check_baseline(spec, task_id)
+    _check_baseline(spec, task_id, env)
     # One agent per cache: its only per-episode state (goal, frame stack) is
     # replaced by reset(), which the harness calls before every episode.
     return _load(spec, task_id, models)
@@ -242,9 +242,10 @@ def _make_python(spec: AgentSpec, task_id: str, env: Any, seed: int) -> Agent:
     return _call(factory, env=env, seed=seed, task_id=task_id, **options)
 
 
-def _check_baseline(spec: AgentSpec, task_id: str) -> None:
+def _check_baseline(spec: AgentSpec, task_id: str, env: Any = None) -> None:
     """Refuse a checkpoint that holds another algorithm or task than ``spec`` asks
-    for (checked for every spec, loaded already or not)."""
+    for, or a policy trained at another action repeat than ``env`` steps with
+    (checked for every spec, loaded already or not)."""
     from wmplan.agents.baselines import checkpoint as bckpt
 
     path = spec.checkpoint_for(task_id)
@@ -253,4 +254,11 @@ def _check_baseline(spec: AgentSpec, task_id: str) -> None:
         raise ValueError(
             f"agent {spec.name!r}: {path} holds a {model.get('algo')} policy for "
             f"{model.get('task')}, not {spec.kind} for {task_id}"
+        )
+    trained = int(model.get("action_repeat", 1))
+    repeat = int(getattr(getattr(env, "unwrapped", env), "action_repeat", 1) or 1)
+    if env is not None and trained != repeat:
+        raise ValueError(
+            f"agent {spec.name!r}: {path} was trained with action_repeat {trained}, "
+            f"the episode steps with action_repeat {repeat}"
         )

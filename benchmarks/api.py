@@ -135,12 +135,16 @@ def run_episodes(
     budget: int | None = None,
     on_episode: Callable[[int, dict[str, Any], list[np.ndarray]], None] | None = None,
     record: bool = False,
+    agent_seed_offset: int = 0,
     **agent_kw: Any,
 ) -> EpisodeResults:
     """Run ``episodes`` protocol episodes of ``agent`` (a kind, with ``agent_kw`` as
     in ``agent_spec``, or an ``AgentSpec``) on goal task ``task``, seeded as
     ``wmplan bench`` seeds them. ``on_episode(i, metrics, frames)`` is called after
-    each episode (``frames``: observation | goal images when ``record``)."""
+    each episode (``frames``: observation | goal images when ``record``).
+    ``agent_seed_offset`` > 0 keeps the episodes (start states and goals) and draws the
+    agent's own randomness (the planner's samples) anew: rerunning with 1, 2, ... shows
+    how much of a success count is planner noise."""
     import wmplan.envs
 
     if wmplan.envs.check_task_id(task).kind != "goal":
@@ -149,6 +153,8 @@ def run_episodes(
         raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if not isinstance(agent_seed_offset, int) or agent_seed_offset < 0:
+        raise ValueError(f"agent_seed_offset must be an integer >= 0, got {agent_seed_offset!r}")
     spec = agent_spec(agent, **agent_kw)
     reason = availability(spec, task)
     if reason is not None:
@@ -160,6 +166,7 @@ def run_episodes(
     try:
         for episode in range(episodes):
             env_seed, agent_seed = episode_seeds(seed, episode)
+            agent_seed = (agent_seed + agent_seed_offset) & 0x7FFFFFFF
             agent_obj = build_agent(spec, task, env, agent_seed)
             metrics, frames = run_episode(
                 env, agent_obj, protocol, env_seed, spec.privileged, record

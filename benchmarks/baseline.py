@@ -55,6 +55,11 @@ def add_parser(sub: argparse._SubParsersAction, func: Any) -> None:
     t.add_argument("--her", action=argparse.BooleanOptionalAction, help="sac: HER replay")
     t.add_argument("--reward", choices=["sparse", "dense"], help="sac/ppo on goal tasks")
     t.add_argument("--frame-stack", type=int, help="sac/ppo from pixels")
+    t.add_argument(
+        "--action-repeat", type=int,
+        help="sac/ppo on reward tasks: each action held this many control steps (frames = "
+        "env steps x action repeat; DMC pixel benchmarks use 2-8)",
+    )  # fmt: skip
     t.add_argument("--max-episodes", type=int, help="gcbc/gciql: use the first N episodes")
     t.add_argument(
         "--option", action="append", default=[], metavar="KEY=VALUE",
@@ -65,10 +70,13 @@ def add_parser(sub: argparse._SubParsersAction, func: Any) -> None:
     t.set_defaults(func=func)
 
 
-def make_evaluator(task: str, episodes: int, seed: int, budget: int | None = None):
+def make_evaluator(
+    task: str, episodes: int, seed: int, budget: int | None = None, action_repeat: int = 1
+):
     """``evaluate(agent) -> {success_rate, success_low, success_high, return_mean,
     final_distance_mean, ...}``
-    over ``episodes`` protocol episodes of ``task`` (a reward task runs whole episodes)."""
+    over ``episodes`` protocol episodes of ``task`` (a reward task runs whole episodes,
+    each agent step repeated ``action_repeat`` times, as the agent was trained)."""
     import wmplan.envs
     from wmplan.benchmarks.episode import episode_seeds, run_episode
     from wmplan.benchmarks.stats import bootstrap_ci
@@ -78,7 +86,8 @@ def make_evaluator(task: str, episodes: int, seed: int, budget: int | None = Non
     if budget is None:
         budget = 50 if info.kind == "goal" else info.max_episode_steps
     protocol = ProtocolConfig(budget=budget)
-    env = wmplan.envs.make(task, max_episode_steps=max(budget, info.max_episode_steps))
+    env = wmplan.envs.make(task, max_episode_steps=max(budget, info.max_episode_steps),
+                           **({"action_repeat": action_repeat} if action_repeat != 1 else {}))  # fmt: skip
 
     def evaluate(agent: Any) -> dict[str, Any]:
         rows = []
@@ -113,7 +122,7 @@ def _options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
               "checkpoint_every": args.checkpoint_every, "threads": args.threads}  # fmt: skip
     if args.algo in ONLINE:
         fields.update(her=args.her, reward=args.reward, frame_stack=args.frame_stack,
-                      eval_episodes=args.eval_episodes)  # fmt: skip
+                      eval_episodes=args.eval_episodes, action_repeat=args.action_repeat)  # fmt: skip
         for flag in ("data", "max_episodes"):
             if getattr(args, flag) is not None:
                 raise ValueError(f"--{flag.replace('_', '-')} is for gcbc/gciql, not {args.algo}")
@@ -121,7 +130,7 @@ def _options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
         if not args.data:
             raise ValueError(f"{args.algo} trains offline: give --data DATASET.h5 (wmplan collect)")
         fields.update(data=args.data, max_episodes=args.max_episodes)
-        for flag in ("her", "reward", "frame_stack"):
+        for flag in ("her", "reward", "frame_stack", "action_repeat"):
             if getattr(args, flag) is not None:
                 raise ValueError(f"--{flag.replace('_', '-')} is for sac/ppo, not {args.algo}")
     extra = {}
@@ -162,7 +171,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = OfflineConfig(algo=args.algo, task=args.task, out=args.out, **fields, **direct,
                             options=algo_options)  # fmt: skip
         train, seed = train_offline, cfg.seed
-    evaluate = make_evaluator(args.task, args.eval_episodes, seed) if args.eval_episodes else None
+    repeat = getattr(cfg, "action_repeat", 1)
+    evaluate = (make_evaluator(args.task, args.eval_episodes, seed, action_repeat=repeat)
+                if args.eval_episodes else None)  # fmt: skip
     run_log = RunLog(args.out, wandb_mode=args.wandb, config=cfg.to_dict(), name=args.algo)
     start = time.perf_counter()
     try:

@@ -304,6 +304,11 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
         "--budget", type=at_least(1),
         help=f"env steps the agent gets (default: {default_of(ProtocolConfig, 'budget')})",
     )  # fmt: skip
+    p.add_argument(
+        "--agent-seed-offset", type=at_least(0), default=0,
+        help="same episodes, another draw of the planner's randomness (0: as `wmplan bench`); "
+        "rerun with 1, 2, ... to see how much of a success count is planner noise",
+    )  # fmt: skip
     p.add_argument("--video", help="directory for GIFs (observation | goal) of every episode")
     p.set_defaults(func=_cmd_plan)
 
@@ -355,7 +360,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     results = run_episodes(
         args.task, spec, episodes=args.episodes, seed=args.seed,
         goal_offset=args.goal_offset, budget=args.budget, on_episode=show,
-        record=video is not None,
+        record=video is not None, agent_seed_offset=args.agent_seed_offset,
     )  # fmt: skip
     print(
         f"{args.task} agent={args.agent} planner={planner or '-'}: "

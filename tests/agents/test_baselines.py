@@ -3,6 +3,7 @@ safetensors and refuse pickles, they resume, and the harness can run them."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import sys
@@ -143,6 +144,53 @@ def test_sb3_checkpoint_round_trip_gives_identical_actions(tmp_path, algo, obs, 
     assert sb3.use_her(cfg) == (algo == "sac")
 
 
+def test_channels_last_cnn_computes_what_sb3_nature_cnn_computes():
+    """The pixel SAC/PPO extractor is SB3's NatureCNN in another memory format: the
+    same state dict gives the same features, whichever of the two was trained."""
+    from gymnasium import spaces
+    from stable_baselines3.common.torch_layers import NatureCNN
+
+    from wmplan.agents.baselines.sb3_nets import ChannelsLastNatureCNN
+
+    space = spaces.Box(0, 255, (6, 64, 64), np.uint8)
+    torch.manual_seed(0)
+    reference, fast = NatureCNN(space), ChannelsLastNatureCNN(space)
+    fast.load_state_dict(reference.state_dict())
+    x = torch.rand(4, 6, 64, 64)
+    torch.testing.assert_close(fast(x), reference(x), rtol=1e-5, atol=1e-6)
+    again = NatureCNN(space)
+    again.load_state_dict(fast.state_dict())  # after the switch to channels-last
+    torch.testing.assert_close(again(x), fast(x), rtol=1e-5, atol=1e-6)
+
+
+def test_action_repeat_is_recorded_and_checked(tmp_path):
+    """A reward-task policy trained at action repeat 2 says so in its checkpoint and
+    the harness refuses to run it at another repeat; goal tasks refuse a repeat."""
+    import wmplan.envs
+    from wmplan.agents.factory import make_agent
+    from wmplan.benchmarks.suite import AgentSpec
+
+    with pytest.raises(ValueError, match="action_repeat must be 1 on goal task"):
+        sb3_config(tmp_path / "goal", action_repeat=2)
+    task = "wmplan/dmc-cartpole-swingup-v0"
+    cfg = sb3_config(tmp_path / "sac", task=task, action_repeat=2, steps=60, log_every=30)
+    train_sb3(cfg)
+    assert bckpt.read_config(tmp_path / "sac")["model"]["action_repeat"] == 2
+    records = [json.loads(line) for line in (tmp_path / "sac" / "metrics.jsonl").open()]
+    assert [(r["env_steps"], r["frames"]) for r in records] == [(30, 60), (60, 120)]
+    spec = AgentSpec("sac", "sac", checkpoint=str(tmp_path / "sac"))
+    for repeat, ok in ((2, True), (1, False)):
+        env = wmplan.envs.make(task, action_repeat=repeat)
+        try:
+            if ok:
+                assert isinstance(make_agent(spec, task, env, seed=0), Agent)
+            else:
+                with pytest.raises(ValueError, match="trained with action_repeat 2"):
+                    make_agent(spec, task, env, seed=0)
+        finally:
+            env.close()
+
+
 def test_pickled_policy_files_are_refused(tworoom_data, tmp_path):
     train_offline(offline_config(tworoom_data, tmp_path / "run", steps=20))
     ckpt_dir = bckpt.resolve(tmp_path / "run")
@@ -268,6 +316,11 @@ def test_every_baseline_kind_runs_in_the_harness(tworoom_data, tmp_path):
         (["gcbc", "--task", TASK, "--out", "{tmp}/r", "--data", "{tmp}/missing.h5"], "missing.h5"),
         (["sac", "--task", TASK, "--out", "{tmp}/r", "--option", "bogus=1"], "bogus"),
         (["ppo", "--task", TASK, "--out", "{tmp}/r", "--her"], "her"),
+        (["sac", "--task", TASK, "--out", "{tmp}/r", "--action-repeat", "2"], "action_repeat"),
+        (
+            ["gcbc", "--task", TASK, "--out", "{tmp}/r", "--data", "x.h5", "--action-repeat", "2"],
+            "--action-repeat is for sac/ppo",
+        ),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, argv, message):

@@ -24,6 +24,28 @@ def test_run_episodes_meets_the_same_episodes_as_bench():
     assert ours.success_rate == sum(r["success"] for r in rows) / 3
 
 
+def test_agent_seed_offset_keeps_the_episodes_and_redraws_the_agent():
+    """Offset 0 is bench's seeding; another offset meets the same start states and
+    goals (first recorded frame: observation | goal) with other actions."""
+    import numpy as np
+
+    def run(offset):
+        firsts = []
+        res = wm.run_episodes("wmplan/TwoRoom-v0", "random", episodes=3, seed=4, budget=10,
+                              record=True, agent_seed_offset=offset,
+                              on_episode=lambda i, m, frames: firsts.append(frames[0]))  # fmt: skip
+        return firsts, [m["final_distance"] for m in res.episodes]
+
+    base = wm.run_episodes("wmplan/TwoRoom-v0", "random", episodes=3, seed=4, budget=10)
+    firsts0, dist0 = run(0)
+    firsts1, dist1 = run(1)
+    assert dist0 == [m["final_distance"] for m in base.episodes]
+    assert all(np.array_equal(a, b) for a, b in zip(firsts0, firsts1, strict=True))
+    assert dist1 != dist0
+    with pytest.raises(ValueError, match="agent_seed_offset"):
+        wm.run_episodes("wmplan/TwoRoom-v0", "random", episodes=1, agent_seed_offset=-1)
+
+
 def test_planner_options_are_a_plain_dict_checked_by_name():
     agent = wm.make_agent("oracle", "wmplan/TwoRoom-v0", planner_options={"num_samples": 32})
     assert hasattr(agent, "act")
