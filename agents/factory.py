@@ -242,7 +242,7 @@ def _make_python(spec: AgentSpec, task_id: str, env: Any, seed: int) -> Agent:
     return _call(factory, env=env, seed=seed, task_id=task_id, **options)
 
 
-def _check_baseline(spec: AgentSpec, task_id: str, env: Any = None) -> None:
+def _check_baseline(spec: AgentSpec, task_id: str, env: Any) -> None:
     """Refuse a checkpoint that holds another algorithm or task than ``spec`` asks
     for, or a policy trained at another action repeat than ``env`` steps with
     (checked for every spec, loaded already or not)."""
@@ -256,8 +256,8 @@ def _check_baseline(spec: AgentSpec, task_id: str, env: Any = None) -> None:
             f"{model.get('task')}, not {spec.kind} for {task_id}"
         )
     trained = int(model.get("action_repeat", 1))
-    repeat = int(getattr(getattr(env, "unwrapped", env), "action_repeat", 1) or 1)
-    if env is not None and trained != repeat:
+    repeat = getattr(env.unwrapped, "action_repeat", 1)
+    if trained != repeat:
         raise ValueError(
             f"agent {spec.name!r}: {path} was trained with action_repeat {trained}, "
             f"the episode steps with action_repeat {repeat}"

@@ -87,7 +87,7 @@ def make_evaluator(
         budget = 50 if info.kind == "goal" else info.max_episode_steps
     protocol = ProtocolConfig(budget=budget)
     env = wmplan.envs.make(task, max_episode_steps=max(budget, info.max_episode_steps),
-                           **({"action_repeat": action_repeat} if action_repeat != 1 else {}))  # fmt: skip
+                           action_repeat=action_repeat)  # fmt: skip
 
     def evaluate(agent: Any) -> dict[str, Any]:
         rows = []
