@@ -84,6 +84,7 @@ class Sb3Config:
     batch_size: int = 256
     buffer_size: int | None = None  # None: 100k from state, 20k from pixels (~1.5 GB)
     learning_starts: int = 1000
+    train_every: int = 1  # SAC: one gradient update per this many env steps (DrQ-v2: 2)
     net_arch: tuple[int, ...] = (256, 256)
     ppo_n_steps: int = 1024
     log_every: int = 1000
@@ -102,7 +103,12 @@ class Sb3Config:
             raise ValueError(f"reward must be 'sparse' or 'dense', got {self.reward!r}")
         check_ints(self, ("steps", "batch_size", "log_every", "checkpoint_every", "threads",
                           "goal_offset", "budget", "ppo_n_steps", "frame_stack",
-                          "action_repeat"))  # fmt: skip
+                          "action_repeat", "train_every"))  # fmt: skip
+        if self.train_every != 1 and self.algo != "sac":
+            raise ValueError(
+                f"train_every is SAC's update interval; {self.algo} updates per rollout, got "
+                f"train_every={self.train_every}"
+            )
         if self.action_repeat != 1 and _is_goal_task(self.task):
             raise ValueError(
                 f"action_repeat must be 1 on goal task {self.task} (the protocol acts every "
@@ -211,7 +217,7 @@ def _build_algorithm(cfg: Sb3Config, env: PolicyObsWrapper) -> Any:
         kwargs = dict(replay_buffer_class=HerReplayBuffer,
                       replay_buffer_kwargs={"n_sampled_goal": 4, "goal_selection_strategy": "future"})  # fmt: skip
     return SAC(**common, buffer_size=cfg.buffer_size or (100_000 if cfg.obs == "state" else 20_000), batch_size=cfg.batch_size,
-               learning_starts=cfg.learning_starts, **kwargs)  # fmt: skip
+               learning_starts=cfg.learning_starts, train_freq=cfg.train_every, **kwargs)  # fmt: skip
 
 
 # --- resume state --------------------------------------------------------------------

@@ -267,6 +267,16 @@ def test_sac_resumes_with_its_replay_buffer_and_counters(tmp_path):
     assert sb3.use_her(sb3_config(tmp_path / "x"))
 
 
+def test_sac_train_every_sets_the_update_interval(tmp_path):
+    """``train_every=2`` (DrQ-v2's interval) makes one gradient step per two env steps;
+    PPO, which updates per rollout, refuses it."""
+    train_sb3(sb3_config(tmp_path / "sac", steps=90, train_every=2))
+    _, state = bckpt.load_trainer_state(tmp_path / "sac")
+    assert state["num_timesteps"] == 90 and state["n_updates"] == (90 - 50) // 2
+    with pytest.raises(ValueError, match="train_every"):
+        sb3_config(tmp_path / "ppo", algo="ppo", train_every=2)
+
+
 def test_a_run_dir_with_another_config_is_refused(tworoom_data, tmp_path):
     train_offline(offline_config(tworoom_data, tmp_path / "run", steps=10))
     with pytest.raises(ValueError, match="different config.*lr"):
