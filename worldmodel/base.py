@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from wmplan.worldmodel.configs import check_ints
 from wmplan.worldmodel.configs import from_dict as config_from_dict
-from wmplan.worldmodel.encoder import Encoder, grid_side
+from wmplan.worldmodel.encoder import KEYPOINT_LEVEL, Encoder, grid_side
 from wmplan.worldmodel.losses import LossConfig
 from wmplan.worldmodel.predictor import InverseDynamics, Predictor
 
@@ -40,6 +40,7 @@ class ModelConfig:
     latent_dim: int = 64
     encoder: str = "cnn"  # "cnn", "cnn_grid" (spatial: P cells x D/P), "cnn_hybrid" or "vit"
     grid_dim: int = 0  # cnn_hybrid: channels per cell (the pooled part gets the rest of D)
+    keypoints: int = 0  # cnn: spatial-softmax keypoints beside the pooled features (0: none)
     cnn_channels: tuple[int, ...] = (16, 32, 64, 128)  # 2.6x cheaper than 32-64-128-128
     feat_dim: int = 512  # CNN feature width, or ViT token width
     vit_patch: int = 0  # 0: default (8 at 64 px, 14 at 224 px)
@@ -83,6 +84,16 @@ class ModelConfig:
             )
         if self.state_aux and self.kind != "jepa":
             raise ValueError("state_aux needs kind 'jepa' (the pixel model has no latent target)")
+        if self.keypoints < 0 or (self.keypoints and self.encoder != "cnn"):
+            raise ValueError(
+                f"keypoints must be >= 0 and needs encoder 'cnn', got {self.keypoints} with "
+                f"encoder {self.encoder!r}"
+            )
+        if self.keypoints and len(self.cnn_channels) <= KEYPOINT_LEVEL:
+            raise ValueError(
+                f"keypoints are read after {KEYPOINT_LEVEL} convs: cnn_channels needs more "
+                f"than {KEYPOINT_LEVEL}, got {list(self.cnn_channels)}"
+            )
         if self.vit_patch < 0:
             raise ValueError(f"vit_patch must be >= 0 (0 = default), got {self.vit_patch}")
         if not self.cnn_channels or any(c < 1 for c in self.cnn_channels):
@@ -195,6 +206,7 @@ class WorldModel(nn.Module):
             vit_heads=c.vit_heads,
             projector_hidden=c.projector_hidden,
             grid_dim=c.grid_dim,
+            keypoints=c.keypoints,
         )
         self.predictor = Predictor(
             c.latent_dim,

@@ -118,6 +118,55 @@ class CNNBackbone(nn.Module):
         return F.gelu(self.fc(self.convs(x).flatten(1)))
 
 
+class SpatialSoftmax(nn.Module):
+    """Expected image coordinates of each channel's softmax: ``[N, K, s, s] -> [N, 2K]``
+    in [-1, 1] (x then y per channel), with one learned temperature.
+
+    A soft argmax: the coordinates move continuously as a feature moves, to a fraction
+    of a cell, which a linear layer over a coarse flattened map cannot resolve (the
+    keypoints of Levine et al. 2016; robomimic's and Diffusion Policy's Push-T encoders).
+    """
+
+    def __init__(self, side: int):
+        super().__init__()
+        coords = torch.linspace(-1.0, 1.0, side)
+        ys, xs = torch.meshgrid(coords, coords, indexing="ij")
+        self.register_buffer("grid", torch.stack([xs.flatten(), ys.flatten()], -1))  # [s*s, 2]
+        self.log_temp = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, k = x.shape[:2]
+        attn = torch.softmax(x.reshape(n, k, -1) / self.log_temp.exp(), dim=-1)  # [N, K, s*s]
+        return (attn @ self.grid).reshape(n, 2 * k)
+
+
+class KeypointBackbone(nn.Module):
+    """``CNNBackbone`` plus ``keypoints`` spatial-softmax keypoints read from the map of
+    the second conv (16 x 16 at 64 px): ``[N, 3, S, S] -> [N, feat_dim + 2 * keypoints]``.
+
+    The pooled features say what is in the image; the keypoints say precisely where
+    (Push's block pose within a tolerance of 1.5 pixels).
+    """
+
+    def __init__(self, image_size: int, channels: tuple[int, ...], feat_dim: int,
+                 keypoints: int):  # fmt: skip
+        super().__init__()
+        self.early = conv_stack(channels[:KEYPOINT_LEVEL])
+        self.late = conv_stack(channels[KEYPOINT_LEVEL:], channels[KEYPOINT_LEVEL - 1])
+        self.keypoint_conv = nn.Conv2d(channels[KEYPOINT_LEVEL - 1], keypoints, 3, padding=1)
+        self.softmax = SpatialSoftmax(grid_side(image_size, KEYPOINT_LEVEL))
+        side = grid_side(image_size, len(channels))
+        self.fc = nn.Linear(channels[-1] * side * side, feat_dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        m = self.early(x)
+        pooled = F.gelu(self.fc(self.late(m).flatten(1)))
+        return torch.cat([pooled, self.softmax(self.keypoint_conv(m))], dim=-1)
+
+
+KEYPOINT_LEVEL = 2  # keypoints read after this many stride-2 convs
+
+
 class GridBackbone(nn.Module):
     """Stride-2 3x3 convs with no pooling layer: ``[N, 3, S, S] -> [N, C, s, s]``.
 
@@ -225,6 +274,7 @@ class Encoder(nn.Module):
         vit_heads: int = 3,
         projector_hidden: int = 512,
         grid_dim: int = 0,
+        keypoints: int = 0,
     ):
         super().__init__()
         self.image_size = image_size
@@ -236,6 +286,8 @@ class Encoder(nn.Module):
             self.projector: nn.Module = HybridProjector(
                 cnn_channels[-2], feat_dim, projector_hidden, pooled, grid_dim
             )
+        elif kind == "cnn" and keypoints:
+            self.backbone = KeypointBackbone(image_size, cnn_channels, feat_dim, keypoints)
         elif kind == "cnn":
             self.backbone = CNNBackbone(image_size, cnn_channels, feat_dim)
         elif kind == "cnn_grid":
@@ -251,7 +303,7 @@ class Encoder(nn.Module):
         if kind == "cnn_grid":
             self.projector = GridProjector(cnn_channels[-1], projector_hidden, latent_dim // cells)
         elif kind != "cnn_hybrid":
-            self.projector = Projector(feat_dim, projector_hidden, latent_dim)
+            self.projector = Projector(feat_dim + 2 * keypoints, projector_hidden, latent_dim)
         if kind != "vit":
             # NHWC weights let oneDNN skip layout reorders: ~1.4x faster on CPU.
             # (Checkpoints store contiguous copies; loading copies into these.)

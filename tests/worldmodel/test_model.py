@@ -183,3 +183,29 @@ def test_hybrid_latent_is_the_pooled_vector_then_the_cells():
         dataclasses.replace(cfg, latent_dim=32)
     with pytest.raises(ValueError, match="grid_dim"):
         dataclasses.replace(cfg, grid_dim=0)
+
+
+def test_spatial_softmax_finds_a_peak_to_a_fraction_of_a_cell():
+    """One peaked channel gives its cell's coordinates in [-1, 1]; a peak shared by two
+    neighbouring cells gives the point between them (what a flattened map cannot say)."""
+    from wmplan.worldmodel.encoder import SpatialSoftmax
+
+    soft = SpatialSoftmax(5)  # cell centres at -1, -0.5, 0, 0.5, 1
+    x = torch.full((1, 2, 5, 5), -1e4)
+    x[0, 0, 1, 3] = 0.0  # row (y) 1, column (x) 3
+    x[0, 1, 4, 0] = x[0, 1, 4, 1] = 0.0
+    torch.testing.assert_close(soft(x), torch.tensor([[0.5, -0.5, -0.75, 1.0]]))
+
+
+def test_keypoints_join_the_pooled_features_and_train():
+    cfg = dataclasses.replace(TINY, cnn_channels=(4, 8, 8), keypoints=3)
+    model = JEPAWorldModel(cfg).train()
+    assert model.encoder.projector.net[0].in_features == cfg.feat_dim + 2 * 3
+    out = model.loss(frames(4, 5), actions(4, 5, 4), LossConfig(sigreg_directions=32))
+    out.loss.backward()
+    assert all(p.grad is not None for p in model.encoder.parameters())
+    assert model.eval().encode(frames(2, 3)).shape == (2, 3, cfg.latent_dim)
+    with pytest.raises(ValueError, match="keypoints must be >= 0 and needs encoder 'cnn'"):
+        dataclasses.replace(TINY, encoder="vit", keypoints=3)
+    with pytest.raises(ValueError, match="cnn_channels needs more than 2"):
+        dataclasses.replace(TINY, cnn_channels=(4, 8), keypoints=3)
