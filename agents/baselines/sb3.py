@@ -383,8 +383,15 @@ def _train(cfg: Sb3Config, evaluate: Any, progress: bool, sink: Any) -> dict[str
             if steps % cfg.log_every == 0 or (cfg.eval_every and steps % cfg.eval_every == 0):
                 record(final=False)
             if steps % cfg.checkpoint_every == 0 and steps < cfg.steps:
-                save()
+                state["save_due"] = True
             return True
+
+        def _on_rollout_start(self) -> None:
+            # SB3 calls _on_step before it stores the step's transition and makes the step's
+            # gradient update; a checkpoint written there would lose both on resume. The
+            # next rollout starts after them.
+            if state.pop("save_due", False):
+                save()
 
     remaining = cfg.steps - start_steps
     if remaining > 0:

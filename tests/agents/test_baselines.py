@@ -265,6 +265,12 @@ def test_sac_resumes_with_its_replay_buffer_and_counters(tmp_path):
     env_steps = [r["env_steps"] for r in _records(tmp_path / "sac")]
     assert env_steps == sorted(set(env_steps)) and env_steps[-1] == 120
     assert sb3.use_her(sb3_config(tmp_path / "x"))
+    # A checkpoint written mid-run holds every transition and update up to its step, so
+    # a run killed after it resumes without losing one.
+    train_sb3(sb3_config(tmp_path / "one", steps=120, keep_checkpoints=3))
+    _, state = bckpt.load_trainer_state(tmp_path / "one" / "checkpoints" / "step_00000060")
+    assert state["num_timesteps"] == 60 and state["buffer"]["pos"] == 60
+    assert state["n_updates"] == 60 - 50
 
 
 def test_sac_train_every_sets_the_update_interval(tmp_path):
