@@ -115,7 +115,14 @@ class CNNBackbone(nn.Module):
         self.fc = nn.Linear(channels[-1] * side * side, feat_dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.gelu(self.fc(self.convs(x).flatten(1)))
+        return self.pool(self.convs(x))
+
+    def pool(self, maps: Tensor) -> Tensor:
+        """The last conv's ``maps[N, C, s, s]`` -> features ``[N, feat_dim]``."""
+        return F.gelu(self.fc(maps.flatten(1)))
+
+
+KEYPOINT_LEVEL = 2  # keypoints read after this many stride-2 convs
 
 
 class SpatialSoftmax(nn.Module):
@@ -140,7 +147,7 @@ class SpatialSoftmax(nn.Module):
         return (attn @ self.grid).reshape(n, 2 * k)
 
 
-class KeypointBackbone(nn.Module):
+class KeypointBackbone(CNNBackbone):
     """``CNNBackbone`` plus ``keypoints`` spatial-softmax keypoints read from the map of
     the second conv (16 x 16 at 64 px): ``[N, 3, S, S] -> [N, feat_dim + 2 * keypoints]``.
 
@@ -150,21 +157,15 @@ class KeypointBackbone(nn.Module):
 
     def __init__(self, image_size: int, channels: tuple[int, ...], feat_dim: int,
                  keypoints: int):  # fmt: skip
-        super().__init__()
-        self.early = conv_stack(channels[:KEYPOINT_LEVEL])
-        self.late = conv_stack(channels[KEYPOINT_LEVEL:], channels[KEYPOINT_LEVEL - 1])
+        super().__init__(image_size, channels, feat_dim)
         self.keypoint_conv = nn.Conv2d(channels[KEYPOINT_LEVEL - 1], keypoints, 3, padding=1)
         self.softmax = SpatialSoftmax(grid_side(image_size, KEYPOINT_LEVEL))
-        side = grid_side(image_size, len(channels))
-        self.fc = nn.Linear(channels[-1] * side * side, feat_dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        m = self.early(x)
-        pooled = F.gelu(self.fc(self.late(m).flatten(1)))
+        split = 2 * KEYPOINT_LEVEL  # conv_stack holds a conv and a ReLU per level
+        m = self.convs[:split](x)
+        pooled = self.pool(self.convs[split:](m))
         return torch.cat([pooled, self.softmax(self.keypoint_conv(m))], dim=-1)
-
-
-KEYPOINT_LEVEL = 2  # keypoints read after this many stride-2 convs
 
 
 class GridBackbone(nn.Module):
