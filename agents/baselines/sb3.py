@@ -9,6 +9,10 @@ Goal tasks: an episode is the protocol's (goal ``goal_offset`` expert steps away
 ``budget`` env steps); the reward is recomputed from observed states (``goals.py``):
 sparse (0 at the goal, else -1; HER's convention) or dense (minus the distance).
 
+From pixels, SAC's actor trains a CNN of its own (SB3's ``CnnPolicy``) or, with
+``actor_encoder="critic"``, reads the critic's CNN with the gradient stopped
+(``sb3_nets.CriticEncoderCnnPolicy``; SAC-AE / CURL / DrQ's arrangement).
+
 Checkpoints are ``checkpoint.py``'s: the policy's state dict as safetensors and
 what rebuilds it as JSON; optimiser states, the entropy coefficient, the replay
 buffer's arrays and the counters go to the ``trainer`` files for resuming. SB3's
@@ -35,7 +39,7 @@ import torch
 from wmplan.agents.baselines import ONLINE_ALGOS
 from wmplan.agents.baselines import checkpoint as bckpt
 from wmplan.agents.baselines.obs import ObsAdapter, ObsSpec, PolicyObsWrapper
-from wmplan.agents.baselines.trainlog import TrainLog, torch_threads
+from wmplan.agents.baselines.trainlog import TrainLog, config_defaults, torch_threads
 from wmplan.worldmodel import checkpoint as ckpt
 from wmplan.worldmodel.configs import check_ints
 
@@ -85,6 +89,9 @@ class Sb3Config:
     buffer_size: int | None = None  # None: 100k from state, 20k from pixels (~1.5 GB)
     learning_starts: int = 1000
     train_every: int = 1  # SAC: one gradient update per this many env steps (DrQ-v2: 2)
+    # SAC from pixels: "own" (SB3's default: the actor trains a CNN of its own) or "critic"
+    # (the actor reads the critic's CNN, gradient stopped: SAC-AE / CURL / DrQ)
+    actor_encoder: str = "own"
     net_arch: tuple[int, ...] = (256, 256)
     ppo_n_steps: int = 1024
     log_every: int = 1000
@@ -104,6 +111,13 @@ class Sb3Config:
         check_ints(self, ("steps", "batch_size", "log_every", "checkpoint_every", "threads",
                           "goal_offset", "budget", "ppo_n_steps", "frame_stack",
                           "action_repeat", "train_every"))  # fmt: skip
+        if self.actor_encoder not in ("own", "critic"):
+            raise ValueError(f"actor_encoder must be 'own' or 'critic', got {self.actor_encoder!r}")
+        if self.actor_encoder != "own" and (self.algo != "sac" or self.obs != "pixels"):
+            raise ValueError(
+                f"actor_encoder={self.actor_encoder!r} is for SAC from pixels (one CNN the "
+                f"critic trains), got algo {self.algo!r} with obs {self.obs!r}"
+            )
         if self.train_every != 1 and self.algo != "sac":
             raise ValueError(
                 f"train_every is SAC's update interval; {self.algo} updates per rollout, got "
@@ -173,21 +187,34 @@ def model_config(cfg: Sb3Config, spec: ObsSpec, action_dim: int) -> dict[str, An
         "policy": _policy_name(spec),
         "net_arch": list(cfg.net_arch),
         "action_repeat": cfg.action_repeat,
+        "actor_encoder": cfg.actor_encoder,
     }
 
 
 def build_policy(model: dict[str, Any]) -> Any:
     """A fresh SB3 policy network of the shape a checkpoint's JSON describes."""
     from gymnasium import spaces
-    from stable_baselines3 import PPO, SAC
 
-    algo_cls = {"sac": SAC, "ppo": PPO}[model["algo"]]
-    policy_cls = algo_cls.policy_aliases[model["policy"]]
+    policy_cls = _policy_class(model["algo"], model["policy"], model.get("actor_encoder", "own"))
     obs_space = ObsSpec(**model["obs_spec"]).space()
     action_space = spaces.Box(-1.0, 1.0, (model["action_dim"],), np.float32)
     return policy_cls(
         obs_space, action_space, lambda _: 0.0, **_policy_kwargs(model["policy"], model["net_arch"])
     )
+
+
+def _policy_class(algo: str, policy: str, actor_encoder: str) -> Any:
+    """SB3's policy class for ``policy`` (``CnnPolicy``, ...), or the critic-encoder SAC
+    ``CnnPolicy`` (``actor_encoder='critic'``; checkpoints from before the field: 'own')."""
+    from stable_baselines3 import PPO, SAC
+
+    if actor_encoder not in ("own", "critic"):
+        raise ValueError(f"actor_encoder must be 'own' or 'critic', got {actor_encoder!r}")
+    if actor_encoder == "critic":
+        from wmplan.agents.baselines.sb3_nets import CriticEncoderCnnPolicy
+
+        return CriticEncoderCnnPolicy
+    return {"sac": SAC, "ppo": PPO}[algo].policy_aliases[policy]
 
 
 def _policy_kwargs(policy: str, net_arch: Any) -> dict[str, Any]:
@@ -206,7 +233,7 @@ def _build_algorithm(cfg: Sb3Config, env: PolicyObsWrapper) -> Any:
 
     spec = env.adapter.spec
     policy = _policy_name(spec)
-    common = dict(policy=policy, env=env, learning_rate=cfg.lr, seed=cfg.seed, device="cpu",
+    common = dict(policy=_policy_class(cfg.algo, policy, cfg.actor_encoder), env=env, learning_rate=cfg.lr, seed=cfg.seed, device="cpu",
                   verbose=0, policy_kwargs=_policy_kwargs(policy, cfg.net_arch))  # fmt: skip
     if cfg.algo == "ppo":
         return PPO(**common, n_steps=cfg.ppo_n_steps, batch_size=min(cfg.batch_size, 64))
@@ -326,7 +353,9 @@ def _train(cfg: Sb3Config, evaluate: Any, progress: bool, sink: Any) -> dict[str
     from stable_baselines3.common.callbacks import BaseCallback
 
     out = Path(cfg.out)
-    log = TrainLog(out, cfg.to_dict(), x_key="env_steps", sink=sink)
+    log = TrainLog(
+        out, cfg.to_dict(), x_key="env_steps", sink=sink, defaults=config_defaults(Sb3Config)
+    )
     env = make_env(cfg)
     spec = env.adapter.spec
     model = _build_algorithm(cfg, env)

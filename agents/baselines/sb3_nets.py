@@ -1,9 +1,12 @@
-"""SB3 feature extractors for the pixel SAC/PPO baselines (imported only with the ``sb3`` extra)."""
+"""SB3 feature extractors and policies for the pixel SAC/PPO baselines (imported only with
+the ``sb3`` extra)."""
 
 from __future__ import annotations
 
 import torch
-from stable_baselines3.common.torch_layers import NatureCNN
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, NatureCNN
+from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.sac.policies import CnnPolicy
 
 
 class ChannelsLastNatureCNN(NatureCNN):
@@ -22,3 +25,42 @@ class ChannelsLastNatureCNN(NatureCNN):
             self.cnn.to(memory_format=torch.channels_last)
         x = observations.contiguous(memory_format=torch.channels_last)
         return self.linear(self.cnn(x))
+
+
+class DetachedFeatures(BaseFeaturesExtractor):
+    """Another module's features with the gradient stopped: ``[B, C, H, W] -> [B, F]``.
+
+    The source is held outside ``nn.Module``'s registry, so the holder's parameters,
+    optimizer and state dict do not include it (it is saved once, where it lives).
+    """
+
+    def __init__(self, source: BaseFeaturesExtractor):
+        super().__init__(source._observation_space, source.features_dim)
+        self._source = (source,)
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self._source[0](observations)
+
+
+class CriticEncoderCnnPolicy(CnnPolicy):
+    """SAC ``CnnPolicy`` whose actor reads the critic's CNN with the gradient stopped.
+
+    SB3's default gives the actor a CNN of its own, trained by the actor loss alone;
+    SAC-AE, CURL, DrQ and DrQ-v2 instead train one encoder with the critic (TD) loss
+    and stop the actor's gradient at its features. Same parameters otherwise; the
+    state dict holds the critic's CNN once (``actor.features_extractor`` has none).
+    """
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        self.critic = self.make_critic(features_extractor=None)
+        self.actor = self.make_actor(DetachedFeatures(self.critic.features_extractor))
+        self.actor.optimizer = self.optimizer_class(
+            self.actor.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
+        self.critic_target = self.make_critic(features_extractor=None)
+        self.critic_target.load_state_dict(self.critic.state_dict())
+        self.critic.optimizer = self.optimizer_class(
+            self.critic.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+        )
+        self.critic_target.set_training_mode(False)

@@ -12,6 +12,7 @@ every record too.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -44,6 +45,16 @@ VOLATILE = frozenset(
 )  # fmt: skip
 
 
+def config_defaults(cls: type) -> dict[str, Any]:
+    """A config dataclass's plain (JSON) field defaults: what a field missing from a run
+    saved before the field existed held."""
+    return {
+        f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+        for f in dataclasses.fields(cls)
+        if f.default is not dataclasses.MISSING
+    }
+
+
 class TrainLog:
     """See the module docstring. ``x_key`` is the curve's x axis field."""
 
@@ -53,13 +64,15 @@ class TrainLog:
         config: dict[str, Any],
         x_key: str,
         sink: Callable[[dict[str, Any]], None] | None = None,
+        defaults: dict[str, Any] | None = None,
     ):
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.x_key, self.sink = x_key, sink
         path = self.dir / RUN_CONFIG
         if path.exists():
-            saved = json.loads(path.read_text())
+            # A field the saved config predates holds its default (``defaults``).
+            saved = {**(defaults or {}), **json.loads(path.read_text())}
             diff = sorted(
                 k
                 for k in set(saved) | set(config)

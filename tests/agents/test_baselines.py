@@ -119,16 +119,22 @@ def test_offline_checkpoint_round_trip_gives_identical_actions(
 
 
 @pytest.mark.parametrize(
-    "algo,obs,task", [("sac", "state", TASK), ("ppo", "pixels", "wmplan/dmc-cartpole-swingup-v0")]
+    "algo,obs,task,kw",
+    [
+        ("sac", "state", TASK, {}),
+        ("ppo", "pixels", "wmplan/dmc-cartpole-swingup-v0", {}),
+        ("sac", "pixels", "wmplan/dmc-cartpole-swingup-v0", {"actor_encoder": "critic"}),
+    ],
 )
-def test_sb3_checkpoint_round_trip_gives_identical_actions(tmp_path, algo, obs, task):
-    """SAC (HER, dict observations) and PPO (stacked pixels, shared CNN) rebuilt from
-    JSON + safetensors act exactly as the policy that was trained."""
+def test_sb3_checkpoint_round_trip_gives_identical_actions(tmp_path, algo, obs, task, kw):
+    """SAC (HER, dict observations), PPO (stacked pixels, shared CNN) and pixel SAC whose
+    actor reads the critic's CNN, rebuilt from JSON + safetensors, act exactly as the
+    policy that was trained."""
     from wmplan.agents.baselines import sb3
     from wmplan.agents.baselines.sb3 import Sb3Agent
 
     cfg = sb3_config(tmp_path / algo, algo=algo, obs=obs, task=task, steps=64, ppo_n_steps=32,
-                     batch_size=16, image_size=64, frame_stack=2)  # fmt: skip
+                     batch_size=16, image_size=64, frame_stack=2, **kw)  # fmt: skip
     captured = {}
 
     def evaluate(agent):
@@ -137,11 +143,48 @@ def test_sb3_checkpoint_round_trip_gives_identical_actions(tmp_path, algo, obs, 
 
     train_sb3(cfg, evaluate=evaluate)
     model = bckpt.read_config(tmp_path / algo)["model"]
-    assert model["policy"] == {"sac": "MultiInputPolicy", "ppo": "CnnPolicy"}[algo]
+    assert model["policy"] == ("MultiInputPolicy" if obs == "state" else "CnnPolicy")
+    assert model["actor_encoder"] == kw.get("actor_encoder", "own")
     loaded = load_agent(tmp_path / algo)
     assert isinstance(loaded, Sb3Agent)
     np.testing.assert_array_equal(rollout_actions(loaded, task), captured["actions"])
-    assert sb3.use_her(cfg) == (algo == "sac")
+    assert sb3.use_her(cfg) == (algo == "sac" and obs == "state")
+
+
+def test_sac_actor_reads_the_critics_cnn_without_training_it():
+    """``actor_encoder='critic'`` (SAC-AE / CURL / DrQ): one CNN, in the critic; the actor
+    sees the critic's features, its optimizer holds no CNN weight and its loss leaves the
+    CNN without a gradient, while the critic loss trains it."""
+    from gymnasium import spaces
+
+    from wmplan.agents.baselines.sb3_nets import ChannelsLastNatureCNN, CriticEncoderCnnPolicy
+
+    torch.manual_seed(0)
+    policy = CriticEncoderCnnPolicy(
+        spaces.Box(0, 255, (6, 64, 64), np.uint8), spaces.Box(-1, 1, (2,), np.float32),
+        lambda _: 3e-4, net_arch=[32, 32], features_extractor_class=ChannelsLastNatureCNN,
+    )  # fmt: skip
+    cnn = policy.critic.features_extractor
+    assert not [k for k in policy.state_dict() if k.startswith("actor.features_extractor")]
+    in_optimizer = lambda opt: {id(p) for g in opt.param_groups for p in g["params"]}  # noqa: E731
+    cnn_ids = {id(p) for p in cnn.parameters()}
+    assert not cnn_ids & in_optimizer(policy.actor.optimizer)
+    assert cnn_ids <= in_optimizer(policy.critic.optimizer)
+    x = torch.rand(4, 6, 64, 64)
+    torch.testing.assert_close(
+        policy.actor.extract_features(x, policy.actor.features_extractor),
+        policy.critic.extract_features(x, cnn),
+    )
+    mean, _, _ = policy.actor.get_action_dist_params(x)
+    mean.square().sum().backward()
+    assert all(p.grad is None for p in cnn.parameters())
+    assert policy.actor.latent_pi[0].weight.grad is not None
+    policy.critic(x, torch.zeros(4, 2))[0].sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in cnn.parameters())
+    with pytest.raises(ValueError, match="actor_encoder"):
+        sb3_config(Path("unused"), actor_encoder="critic")  # SAC from state: no CNN
+    with pytest.raises(ValueError, match="actor_encoder"):
+        sb3_config(Path("unused"), obs="pixels", actor_encoder="shared")
 
 
 def test_channels_last_cnn_computes_what_sb3_nature_cnn_computes():
@@ -287,6 +330,21 @@ def test_a_run_dir_with_another_config_is_refused(tworoom_data, tmp_path):
     train_offline(offline_config(tworoom_data, tmp_path / "run", steps=10))
     with pytest.raises(ValueError, match="different config.*lr"):
         train_offline(offline_config(tworoom_data, tmp_path / "run", steps=10, lr=1e-2))
+
+
+def test_a_run_saved_before_a_config_field_existed_resumes_at_its_default(tmp_path):
+    """A run dir whose ``run_config.json`` predates a field (here ``train_every``) held
+    that field's default: it resumes with the default and refuses another value."""
+    train_sb3(sb3_config(tmp_path / "run", steps=60))
+    path = tmp_path / "run" / "run_config.json"
+    saved = json.loads(path.read_text())
+    del saved["train_every"]
+    path.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="different config.*train_every"):
+        train_sb3(sb3_config(tmp_path / "run", steps=90, train_every=2))
+    train_sb3(sb3_config(tmp_path / "run", steps=90))
+    _, state = bckpt.load_trainer_state(tmp_path / "run")
+    assert state["num_timesteps"] == 90
 
 
 # --- harness -------------------------------------------------------------------------
