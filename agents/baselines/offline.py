@@ -133,7 +133,7 @@ def _train(
     cfg: OfflineConfig, evaluate: Evaluator | None, progress: bool, sink: Any
 ) -> dict[str, Any]:
     out = Path(cfg.out)
-    log = TrainLog(out, cfg.to_dict(), x_key="step", sink=sink)
+    log = TrainLog(out, cfg, x_key="step", sink=sink)
     data = GoalDataset(cfg.data, cfg.obs, task_id=cfg.task, max_episodes=cfg.max_episodes)
     model_config = {
         "algo": cfg.algo,

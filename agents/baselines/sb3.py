@@ -39,7 +39,7 @@ import torch
 from wmplan.agents.baselines import ONLINE_ALGOS
 from wmplan.agents.baselines import checkpoint as bckpt
 from wmplan.agents.baselines.obs import ObsAdapter, ObsSpec, PolicyObsWrapper
-from wmplan.agents.baselines.trainlog import TrainLog, config_defaults, torch_threads
+from wmplan.agents.baselines.trainlog import TrainLog, torch_threads
 from wmplan.worldmodel import checkpoint as ckpt
 from wmplan.worldmodel.configs import check_ints
 
@@ -111,8 +111,7 @@ class Sb3Config:
         check_ints(self, ("steps", "batch_size", "log_every", "checkpoint_every", "threads",
                           "goal_offset", "budget", "ppo_n_steps", "frame_stack",
                           "action_repeat", "train_every"))  # fmt: skip
-        if self.actor_encoder not in ("own", "critic"):
-            raise ValueError(f"actor_encoder must be 'own' or 'critic', got {self.actor_encoder!r}")
+        check_actor_encoder(self.actor_encoder)
         if self.actor_encoder != "own" and (self.algo != "sac" or self.obs != "pixels"):
             raise ValueError(
                 f"actor_encoder={self.actor_encoder!r} is for SAC from pixels (one CNN the "
@@ -141,6 +140,12 @@ class Sb3Config:
         d = dataclasses.asdict(self)
         d["net_arch"] = list(self.net_arch)
         return d
+
+
+def check_actor_encoder(value: str) -> None:
+    """Refuse an ``actor_encoder`` other than 'own' or 'critic' (in a config or checkpoint)."""
+    if value not in ("own", "critic"):
+        raise ValueError(f"actor_encoder must be 'own' or 'critic', got {value!r}")
 
 
 def _is_goal_task(task: str) -> bool:
@@ -208,8 +213,7 @@ def _policy_class(algo: str, policy: str, actor_encoder: str) -> Any:
     ``CnnPolicy`` (``actor_encoder='critic'``; checkpoints from before the field: 'own')."""
     from stable_baselines3 import PPO, SAC
 
-    if actor_encoder not in ("own", "critic"):
-        raise ValueError(f"actor_encoder must be 'own' or 'critic', got {actor_encoder!r}")
+    check_actor_encoder(actor_encoder)
     if actor_encoder == "critic":
         from wmplan.agents.baselines.sb3_nets import CriticEncoderCnnPolicy
 
@@ -233,7 +237,8 @@ def _build_algorithm(cfg: Sb3Config, env: PolicyObsWrapper) -> Any:
 
     spec = env.adapter.spec
     policy = _policy_name(spec)
-    common = dict(policy=_policy_class(cfg.algo, policy, cfg.actor_encoder), env=env, learning_rate=cfg.lr, seed=cfg.seed, device="cpu",
+    policy_cls = _policy_class(cfg.algo, policy, cfg.actor_encoder)
+    common = dict(policy=policy_cls, env=env, learning_rate=cfg.lr, seed=cfg.seed, device="cpu",
                   verbose=0, policy_kwargs=_policy_kwargs(policy, cfg.net_arch))  # fmt: skip
     if cfg.algo == "ppo":
         return PPO(**common, n_steps=cfg.ppo_n_steps, batch_size=min(cfg.batch_size, 64))
@@ -353,9 +358,7 @@ def _train(cfg: Sb3Config, evaluate: Any, progress: bool, sink: Any) -> dict[str
     from stable_baselines3.common.callbacks import BaseCallback
 
     out = Path(cfg.out)
-    log = TrainLog(
-        out, cfg.to_dict(), x_key="env_steps", sink=sink, defaults=config_defaults(Sb3Config)
-    )
+    log = TrainLog(out, cfg, x_key="env_steps", sink=sink)
     env = make_env(cfg)
     spec = env.adapter.spec
     model = _build_algorithm(cfg, env)

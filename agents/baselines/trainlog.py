@@ -45,7 +45,7 @@ VOLATILE = frozenset(
 )  # fmt: skip
 
 
-def config_defaults(cls: type) -> dict[str, Any]:
+def _field_defaults(cls: type) -> dict[str, Any]:
     """A config dataclass's plain (JSON) field defaults: what a field missing from a run
     saved before the field existed held."""
     return {
@@ -61,29 +61,29 @@ class TrainLog:
     def __init__(
         self,
         run_dir: str | Path,
-        config: dict[str, Any],
+        config: Any,
         x_key: str,
         sink: Callable[[dict[str, Any]], None] | None = None,
-        defaults: dict[str, Any] | None = None,
     ):
+        """``config``: the run's config dataclass; its ``to_dict()`` is what is saved."""
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.x_key, self.sink = x_key, sink
-        path = self.dir / RUN_CONFIG
+        path, current = self.dir / RUN_CONFIG, config.to_dict()
         if path.exists():
-            # A field the saved config predates holds its default (``defaults``).
-            saved = {**(defaults or {}), **json.loads(path.read_text())}
+            # A field the saved config predates held its default.
+            saved = {**_field_defaults(type(config)), **json.loads(path.read_text())}
             diff = sorted(
                 k
-                for k in set(saved) | set(config)
-                if k not in VOLATILE and saved.get(k) != config.get(k)
+                for k in set(saved) | set(current)
+                if k not in VOLATILE and saved.get(k) != current.get(k)
             )
             if diff:
                 raise ValueError(
                     f"{self.dir} holds a run with a different config (fields {diff}); use a new "
                     "--out, or the same options to resume it"
                 )
-        write_json_atomic(path, config)
+        write_json_atomic(path, current)
         self.path = self.dir / METRICS
 
     def records(self) -> list[dict[str, Any]]:

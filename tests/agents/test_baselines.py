@@ -332,19 +332,30 @@ def test_a_run_dir_with_another_config_is_refused(tworoom_data, tmp_path):
         train_offline(offline_config(tworoom_data, tmp_path / "run", steps=10, lr=1e-2))
 
 
-def test_a_run_saved_before_a_config_field_existed_resumes_at_its_default(tmp_path):
-    """A run dir whose ``run_config.json`` predates a field (here ``train_every``) held
-    that field's default: it resumes with the default and refuses another value."""
-    train_sb3(sb3_config(tmp_path / "run", steps=60))
-    path = tmp_path / "run" / "run_config.json"
+def _drop_saved_field(run: Path, name: str) -> None:
+    path = run / "run_config.json"
     saved = json.loads(path.read_text())
-    del saved["train_every"]
+    del saved[name]
     path.write_text(json.dumps(saved))
+
+
+def test_a_run_saved_before_a_config_field_existed_resumes_at_its_default(tworoom_data, tmp_path):
+    """A run dir whose ``run_config.json`` predates a field (here ``train_every``,
+    ``augment_pad``) held that field's default: it resumes with the default and refuses
+    another value."""
+    train_sb3(sb3_config(tmp_path / "run", steps=60))
+    _drop_saved_field(tmp_path / "run", "train_every")
     with pytest.raises(ValueError, match="different config.*train_every"):
         train_sb3(sb3_config(tmp_path / "run", steps=90, train_every=2))
     train_sb3(sb3_config(tmp_path / "run", steps=90))
     _, state = bckpt.load_trainer_state(tmp_path / "run")
     assert state["num_timesteps"] == 90
+    off = tmp_path / "off"
+    train_offline(offline_config(tworoom_data, off, obs="pixels", steps=10))
+    _drop_saved_field(off, "augment_pad")
+    with pytest.raises(ValueError, match="different config.*augment_pad"):
+        train_offline(offline_config(tworoom_data, off, obs="pixels", steps=20, augment_pad=4))
+    train_offline(offline_config(tworoom_data, off, obs="pixels", steps=20))
 
 
 # --- harness -------------------------------------------------------------------------
