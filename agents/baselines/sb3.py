@@ -92,6 +92,10 @@ class Sb3Config:
     # SAC from pixels: "own" (SB3's default: the actor trains a CNN of its own) or "critic"
     # (the actor reads the critic's CNN, gradient stopped: SAC-AE / CURL / DrQ)
     actor_encoder: str = "own"
+    # SAC from pixels: DrQ's random shift of replayed images by up to this many pixels (0: off)
+    augment_pad: int = 0
+    n_step: int = 1  # SAC: n-step TD targets (DrQ-v2: 3); not with HER's dict observations
+    init_ent_coef: float = 1.0  # SAC's initial entropy coefficient, then tuned (DrQ: 0.1)
     net_arch: tuple[int, ...] = (256, 256)
     ppo_n_steps: int = 1024
     log_every: int = 1000
@@ -110,12 +114,27 @@ class Sb3Config:
             raise ValueError(f"reward must be 'sparse' or 'dense', got {self.reward!r}")
         check_ints(self, ("steps", "batch_size", "log_every", "checkpoint_every", "threads",
                           "goal_offset", "budget", "ppo_n_steps", "frame_stack",
-                          "action_repeat", "train_every"))  # fmt: skip
+                          "action_repeat", "train_every", "n_step"))  # fmt: skip
+        check_ints(self, ("augment_pad",), minimum=0)
         check_actor_encoder(self.actor_encoder)
         if self.actor_encoder != "own" and (self.algo != "sac" or self.obs != "pixels"):
             raise ValueError(
                 f"actor_encoder={self.actor_encoder!r} is for SAC from pixels (one CNN the "
                 f"critic trains), got algo {self.algo!r} with obs {self.obs!r}"
+            )
+        if self.augment_pad and (self.algo, self.obs) != ("sac", "pixels"):
+            raise ValueError(
+                f"augment_pad shifts replayed images for SAC from pixels, got "
+                f"{self.augment_pad} with algo {self.algo!r} and obs {self.obs!r}"
+            )
+        if not (isinstance(self.init_ent_coef, int | float) and self.init_ent_coef > 0):
+            raise ValueError(f"init_ent_coef must be a number > 0, got {self.init_ent_coef!r}")
+        if self.init_ent_coef != 1.0 and self.algo != "sac":
+            raise ValueError(f"init_ent_coef is SAC's, got {self.init_ent_coef} for {self.algo}")
+        if self.n_step > 1 and (self.algo != "sac" or use_her(self)):
+            raise ValueError(
+                f"n_step > 1 is for SAC without HER (dict observations), got {self.n_step} "
+                f"with algo {self.algo!r}"
             )
         if self.train_every != 1 and self.algo != "sac":
             raise ValueError(
@@ -248,8 +267,18 @@ def _build_algorithm(cfg: Sb3Config, env: PolicyObsWrapper) -> Any:
 
         kwargs = dict(replay_buffer_class=HerReplayBuffer,
                       replay_buffer_kwargs={"n_sampled_goal": 4, "goal_selection_strategy": "future"})  # fmt: skip
+    elif cfg.augment_pad:
+        from wmplan.agents.baselines.sb3_nets import shifted_buffer_class
+
+        buffer_kwargs: dict[str, Any] = {"augment_pad": cfg.augment_pad}
+        if cfg.n_step > 1:
+            buffer_kwargs.update(n_steps=cfg.n_step, gamma=0.99)
+        kwargs = dict(replay_buffer_class=shifted_buffer_class(cfg.n_step),
+                      replay_buffer_kwargs=buffer_kwargs)  # fmt: skip
+    ent_coef = "auto" if cfg.init_ent_coef == 1.0 else f"auto_{cfg.init_ent_coef}"
     return SAC(**common, buffer_size=cfg.buffer_size or (100_000 if cfg.obs == "state" else 20_000), batch_size=cfg.batch_size,
-               learning_starts=cfg.learning_starts, train_freq=cfg.train_every, **kwargs)  # fmt: skip
+               learning_starts=cfg.learning_starts, train_freq=cfg.train_every, gamma=0.99,
+               n_steps=1 if cfg.augment_pad else cfg.n_step, ent_coef=ent_coef, **kwargs)  # fmt: skip
 
 
 # --- resume state --------------------------------------------------------------------

@@ -3,6 +3,7 @@ the ``sb3`` extra)."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import Schedule
@@ -64,3 +65,44 @@ class CriticEncoderCnnPolicy(CnnPolicy):
             self.critic.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
         self.critic_target.set_training_mode(False)
+
+
+class _RandomShift:
+    """DrQ's augmentation at replay time: each sampled observation and next observation
+    ``[B, C, H, W]`` uint8 padded by ``augment_pad`` edge pixels and cropped back at a
+    random offset (all channels of one image alike: its stacked frames and goal image;
+    the observation and next observation independently, as DrQ). Offsets come from
+    NumPy's global generator, which SB3 samples the batch indices from and wmplan's
+    checkpoints restore, so a resumed run draws what an unbroken one would."""
+
+    augment_pad: int
+
+    def _get_samples(self, batch_inds, env=None):  # noqa: ANN001, ANN202 (SB3's signature)
+        samples = super()._get_samples(batch_inds, env)  # type: ignore[misc]
+        return samples._replace(
+            observations=self._shift(samples.observations),
+            next_observations=self._shift(samples.next_observations),
+        )
+
+    def _shift(self, images: torch.Tensor) -> torch.Tensor:
+        from wmplan.agents.baselines.nets import random_shift
+
+        rng = np.random.default_rng(np.random.randint(2**31))
+        channels_last = images.numpy().transpose(0, 2, 3, 1)  # [B, H, W, C]
+        shifted = random_shift(channels_last, self.augment_pad, rng)
+        return torch.from_numpy(np.ascontiguousarray(shifted.transpose(0, 3, 1, 2)))
+
+
+def shifted_buffer_class(n_step: int) -> type:
+    """SB3's ``ReplayBuffer`` (``n_step`` 1) or ``NStepReplayBuffer`` with DrQ's random
+    shift on every sampled batch; construct it with ``augment_pad=P`` in its kwargs."""
+    from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
+
+    base = ReplayBuffer if n_step == 1 else NStepReplayBuffer
+
+    class ShiftedReplayBuffer(_RandomShift, base):  # type: ignore[valid-type, misc]
+        def __init__(self, *args, augment_pad: int, **kwargs):  # noqa: ANN002, ANN003
+            super().__init__(*args, **kwargs)
+            self.augment_pad = augment_pad
+
+    return ShiftedReplayBuffer

@@ -206,6 +206,79 @@ def test_channels_last_cnn_computes_what_sb3_nature_cnn_computes():
     torch.testing.assert_close(again(x), fast(x), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("n_step", [1, 3])
+def test_replayed_images_are_shifted_as_drq_does(n_step):
+    """``augment_pad`` (DrQ): every replayed observation and next observation is its
+    stored image padded with edge pixels and cropped back at an offset of at most ``pad``
+    pixels, all its channels alike (stacked frames, goal), observation and next
+    observation independently; actions, rewards and n-step discounts are the unshifted
+    buffer's, and a fixed NumPy seed draws the same batch."""
+    from gymnasium import spaces
+    from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
+
+    from wmplan.agents.baselines.sb3_nets import shifted_buffer_class
+
+    pad, size, n = 2, 12, 40
+    obs_space = spaces.Box(0, 255, (6, size, size), np.uint8)
+    act_space = spaces.Box(-1, 1, (2,), np.float32)
+    extra = {"n_steps": 3, "gamma": 0.99} if n_step > 1 else {}
+    shifted = shifted_buffer_class(n_step)(n, obs_space, act_space, "cpu", augment_pad=pad, **extra)
+    plain = (ReplayBuffer if n_step == 1 else NStepReplayBuffer)(
+        n, obs_space, act_space, "cpu", **extra
+    )
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n + 1, 6, size, size), dtype=np.uint8)
+    for i in range(n):
+        action = rng.uniform(-1, 1, (1, 2))
+        for buffer in (shifted, plain):
+            buffer.add(images[i], images[i + 1], action, np.array([i]), np.array([i % 9 == 8]),
+                       [{}])  # fmt: skip
+    inds = np.arange(n - 5)
+    np.random.seed(1)
+    got = shifted._get_samples(inds)
+    np.random.seed(1)
+    ref = plain._get_samples(inds)
+    for field in ("actions", "rewards", "dones", "discounts"):
+        if getattr(ref, field, None) is not None:
+            torch.testing.assert_close(getattr(got, field), getattr(ref, field))
+    padded = lambda x: np.pad(x, [(0, 0), (pad, pad), (pad, pad)], mode="edge")  # noqa: E731
+
+    def offset(sample, stored):
+        hits = [(dy, dx) for dy in range(2 * pad + 1) for dx in range(2 * pad + 1)
+                if np.array_equal(padded(stored)[:, dy : dy + size, dx : dx + size], sample)]  # fmt: skip
+        assert hits, "a replayed image is not a shift of the stored one"
+        return hits[0]
+
+    obs_offsets = [
+        offset(o, images[i]) for o, i in zip(got.observations.numpy(), inds, strict=True)
+    ]
+    next_offsets = [offset(o, x) for o, x in zip(got.next_observations.numpy(),
+                                                  ref.next_observations.numpy(), strict=True)]  # fmt: skip
+    assert len(set(obs_offsets)) > 5  # shifts vary over the batch
+    assert obs_offsets != next_offsets  # drawn independently
+    assert got.observations.dtype == torch.uint8
+
+
+def test_drq_options_are_for_sac_from_pixels(tmp_path):
+    """DrQ's three options apply to SAC from pixels (``n_step`` to SAC without HER) and
+    are refused by name elsewhere; a run starts from the requested entropy coefficient."""
+    from wmplan.agents.baselines import sb3
+
+    for kw, field in (({"augment_pad": 4}, "augment_pad"), ({"augment_pad": -1}, "augment_pad"),
+                      ({"n_step": 3}, "n_step"), ({"init_ent_coef": 0.0}, "init_ent_coef"),
+                      ({"init_ent_coef": float("nan")}, "init_ent_coef"),
+                      ({"algo": "ppo", "obs": "pixels", "init_ent_coef": 0.1}, "init_ent_coef"),
+                      ({"algo": "ppo", "obs": "pixels", "augment_pad": 4}, "augment_pad")):  # fmt: skip
+        with pytest.raises(ValueError, match=field):
+            sb3_config(tmp_path / "x", **kw)
+    cfg = sb3_config(tmp_path / "drq", task="wmplan/dmc-cartpole-swingup-v0", obs="pixels",
+                     frame_stack=2, augment_pad=4, n_step=3, init_ent_coef=0.1,
+                     actor_encoder="critic")  # fmt: skip
+    model = sb3._build_algorithm(cfg, sb3.make_env(cfg))
+    assert model.log_ent_coef.exp().item() == pytest.approx(0.1)
+    assert model.replay_buffer.augment_pad == 4 and model.replay_buffer.n_steps == 3
+
+
 def test_action_repeat_is_recorded_and_checked(tmp_path):
     """A reward-task policy trained at action repeat 2 says so in its checkpoint and
     the harness refuses to run it at another repeat; goal tasks refuse a repeat."""
