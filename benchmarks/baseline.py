@@ -1,5 +1,6 @@
 """``wmplan baseline train``: train a model-free baseline, scoring it under the
-evaluation protocol as it learns.
+evaluation protocol as it learns; ``wmplan baseline eval RUN --episodes N``: score a
+trained one again, on more episodes of the same evaluation seeds.
 
     wmplan baseline train sac --task wmplan/dmc-cartpole-swingup-v0 --obs state \\
         --steps 100000 --seed 0 --out runs/sac-cartpole
@@ -29,8 +30,10 @@ EVAL_SEED_BASE = 1_000_000
 
 
 def add_parser(sub: argparse._SubParsersAction, func: Any) -> None:
-    """Register ``baseline train`` under ``sub``; ``func`` runs it."""
-    p = sub.add_parser("baseline", help="train model-free baselines (SAC, PPO, GCBC, GCIQL)")
+    """Register ``baseline train`` and ``baseline eval`` under ``sub``; ``func`` runs them."""
+    p = sub.add_parser(
+        "baseline", help="train and score model-free baselines (SAC, PPO, GCBC, GCIQL)"
+    )
     bsub = p.add_subparsers(dest="baseline_cmd", required=True)
     t = bsub.add_parser(
         "train",
@@ -68,6 +71,18 @@ def add_parser(sub: argparse._SubParsersAction, func: Any) -> None:
     t.add_argument("--wandb", nargs="?", const="offline", choices=["offline", "online"])
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=func)
+    e = bsub.add_parser(
+        "eval",
+        help="score a trained baseline on its evaluation seeds",
+        description="Load a baseline checkpoint (safetensors + JSON) and run it on EPISODES "
+        "episodes of its task, at the action repeat it was trained with, on the seeds "
+        "`baseline train` evaluates on (EVAL_SEED_BASE + --seed), never a suite's.",
+    )
+    e.add_argument("checkpoint", help="run directory or checkpoint directory")
+    e.add_argument("--episodes", type=int, default=20)
+    e.add_argument("--seed", type=int, default=0, help="the training run's --seed (default 0)")
+    e.add_argument("--out", help="write the metrics to this JSON file")
+    e.set_defaults(func=func)
 
 
 def make_evaluator(
@@ -140,6 +155,33 @@ def _options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
             raise ValueError(f"--option must look like KEY=VALUE, got {pair!r}")
         extra[key] = yaml.safe_load(value)
     return {k: v for k, v in fields.items() if v is not None}, extra
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Body of ``wmplan baseline eval``: the checkpoint's task and action repeat come from
+    its JSON config; prints (and with ``--out`` writes) the evaluator's metrics."""
+    from wmplan.agents.baselines import checkpoint as bckpt
+    from wmplan.agents.baselines.agent import load_agent
+    from wmplan.worldmodel.files import write_json_atomic
+
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    config = bckpt.read_config(args.checkpoint)
+    task = config.get("metadata", {}).get("task")
+    if not isinstance(task, str):
+        raise ValueError(f"{args.checkpoint}: the checkpoint's config names no task")
+    repeat = int(config["model"].get("action_repeat", 1))
+    agent = load_agent(args.checkpoint)
+    start = time.perf_counter()
+    metrics = make_evaluator(task, args.episodes, args.seed, action_repeat=repeat)(agent)
+    result = {"checkpoint": str(args.checkpoint), "task": task, "action_repeat": repeat,
+              "env_steps": config["metadata"].get("env_steps", config["metadata"].get("step")),
+              "seed": args.seed, **metrics, "eval_wall_s": round(time.perf_counter() - start, 1)}  # fmt: skip
+    if args.out:
+        write_json_atomic(args.out, result)
+    print(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                    for k, v in result.items()))  # fmt: skip
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -379,9 +379,9 @@ def _add_baseline(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_baseline_train(args: argparse.Namespace) -> int:
-    from wmplan.benchmarks.baseline import cmd_train
+    from wmplan.benchmarks.baseline import cmd_eval, cmd_train
 
-    return cmd_train(args)
+    return (cmd_train if args.baseline_cmd == "train" else cmd_eval)(args)
 
 
 # --- end of area functions ---------------------------------------------------

@@ -280,8 +280,10 @@ def test_drq_options_are_for_sac_from_pixels(tmp_path):
 
 
 def test_action_repeat_is_recorded_and_checked(tmp_path):
-    """A reward-task policy trained at action repeat 2 says so in its checkpoint and
-    the harness refuses to run it at another repeat; goal tasks refuse a repeat."""
+    """A reward-task policy trained at action repeat 2 says so in its checkpoint,
+    ``wmplan baseline eval`` scores it at that repeat (as the training run's evaluator
+    does), and the harness refuses to run it at another repeat; goal tasks refuse a
+    repeat."""
     import wmplan.envs
     from wmplan.agents.factory import make_agent
     from wmplan.benchmarks.suite import AgentSpec
@@ -294,6 +296,19 @@ def test_action_repeat_is_recorded_and_checked(tmp_path):
     assert bckpt.read_config(tmp_path / "sac")["model"]["action_repeat"] == 2
     records = [json.loads(line) for line in (tmp_path / "sac" / "metrics.jsonl").open()]
     assert [(r["env_steps"], r["frames"]) for r in records] == [(30, 60), (60, 120)]
+    # `wmplan baseline eval` scores it at its own repeat, on the run's evaluation seeds.
+    from wmplan.benchmarks.cli import main
+
+    out = tmp_path / "eval.json"
+    assert (
+        main(["baseline", "eval", str(tmp_path / "sac"), "--episodes", "1", "--out", str(out)]) == 0
+    )
+    result = json.loads(out.read_text())
+    expected = make_evaluator(task, 1, 0, action_repeat=2)(load_agent(tmp_path / "sac"))
+    assert (result["task"], result["action_repeat"], result["env_steps"]) == (task, 2, 60)
+    assert result["return_mean"] == expected["return_mean"]
+    assert main(["baseline", "eval", str(tmp_path / "sac"), "--episodes", "0"]) == 2
+    assert main(["baseline", "eval", str(tmp_path / "nothing")]) == 2
     spec = AgentSpec("sac", "sac", checkpoint=str(tmp_path / "sac"))
     for repeat, ok in ((2, True), (1, False)):
         env = wmplan.envs.make(task, action_repeat=repeat)
