@@ -67,6 +67,9 @@ class Sb3Agent:
         return np.asarray(action, np.float32)
 
 
+GAMMA = 0.99  # SAC's discount (SB3's default), given to the n-step replay buffer too
+
+
 @dataclass(frozen=True)
 class Sb3Config:
     """One online training run. ``her`` None: on for SAC on goal tasks from state."""
@@ -272,12 +275,12 @@ def _build_algorithm(cfg: Sb3Config, env: PolicyObsWrapper) -> Any:
 
         buffer_kwargs: dict[str, Any] = {"augment_pad": cfg.augment_pad}
         if cfg.n_step > 1:
-            buffer_kwargs.update(n_steps=cfg.n_step, gamma=0.99)
+            buffer_kwargs.update(n_steps=cfg.n_step, gamma=GAMMA)
         kwargs = dict(replay_buffer_class=shifted_buffer_class(cfg.n_step),
                       replay_buffer_kwargs=buffer_kwargs)  # fmt: skip
     ent_coef = "auto" if cfg.init_ent_coef == 1.0 else f"auto_{cfg.init_ent_coef}"
     return SAC(**common, buffer_size=cfg.buffer_size or (100_000 if cfg.obs == "state" else 20_000), batch_size=cfg.batch_size,
-               learning_starts=cfg.learning_starts, train_freq=cfg.train_every, gamma=0.99,
+               learning_starts=cfg.learning_starts, train_freq=cfg.train_every, gamma=GAMMA,
                n_steps=1 if cfg.augment_pad else cfg.n_step, ent_coef=ent_coef, **kwargs)  # fmt: skip
 
 
