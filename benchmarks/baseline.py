@@ -157,6 +157,11 @@ def _options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     return {k: v for k, v in fields.items() if v is not None}, extra
 
 
+def _one_line(items: Any) -> str:
+    """``(name, value)`` pairs as ``name value, ...``, floats to 4 significant digits."""
+    return ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in items)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Body of ``wmplan baseline eval``: the checkpoint's task and action repeat come from
     its JSON config; prints (and with ``--out`` writes) the evaluator's metrics."""
@@ -179,8 +184,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
               "seed": args.seed, **metrics, "eval_wall_s": round(time.perf_counter() - start, 1)}  # fmt: skip
     if args.out:
         write_json_atomic(args.out, result)
-    print(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                    for k, v in result.items()))  # fmt: skip
+    print(_one_line(result.items()))
     return 0
 
 
@@ -223,11 +227,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                      sink=lambda record: run_log.metrics("train", record))  # fmt: skip
     finally:
         run_log.close()
-    shown = ", ".join(
-        f"{k} {last[k]:.4g}" if isinstance(last[k], float) else f"{k} {last[k]}"
-        for k in ("env_steps", "step", "success_rate", "return_mean", "train_wall_s", "loss")
-        if k in last
-    )
+    keys = ("env_steps", "step", "success_rate", "return_mean", "train_wall_s", "loss")
+    shown = _one_line((k, last[k]) for k in keys if k in last)
     print(f"{args.out}: {shown}; this command {time.perf_counter() - start:.0f} s; "
           f"curve {args.out}/learning_curve.png")  # fmt: skip
     return 0

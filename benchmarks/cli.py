@@ -375,10 +375,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _add_baseline(sub: argparse._SubParsersAction) -> None:
     from wmplan.benchmarks.baseline import add_parser
 
-    add_parser(sub, _cmd_baseline_train)
+    add_parser(sub, _cmd_baseline)
 
 
-def _cmd_baseline_train(args: argparse.Namespace) -> int:
+def _cmd_baseline(args: argparse.Namespace) -> int:
     from wmplan.benchmarks.baseline import cmd_eval, cmd_train
 
     return (cmd_train if args.baseline_cmd == "train" else cmd_eval)(args)
