@@ -20,11 +20,15 @@ QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || 
 demo: setup
 	$(VENV)/bin/wmplan demo
 
+# One pytest worker per core (pytest-xdist); a file's tests stay on one worker, so its
+# module fixtures are built once. TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
+
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-all: setup
-	$(PY) -m pytest -q -m "slow or not slow"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "slow or not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -108,7 +108,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _add_recipe(sub: argparse._SubParsersAction) -> None:
-    from wmplan.benchmarks.recipe import RECIPES
+    from wmplan.benchmarks.recipe import RECIPE_NAMES
 
     r = sub.add_parser(
         "recipe",
@@ -117,7 +117,7 @@ def _add_recipe(sub: argparse._SubParsersAction) -> None:
         "wmplan command it runs; rerunning resumes. Example: wmplan recipe tworoom --out "
         "runs/recipe-tworoom. Size flags shrink a recipe for a quick try (the card says so).",
     )
-    r.add_argument("name", choices=sorted(RECIPES))
+    r.add_argument("name", choices=sorted(RECIPE_NAMES))
     r.add_argument("--out", required=True, help="directory for data, model, evaluation, card")
     r.add_argument(
         "--workers", type=at_least(1), default=2, help="collection / evaluation processes"
@@ -277,7 +277,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 # --- plan ------------------------------------------------------------------------
 def _add_plan(sub: argparse._SubParsersAction) -> None:
-    from wmplan.benchmarks.suite import ProtocolConfig
+    from wmplan.benchmarks.protocol import ProtocolConfig
 
     p = add_parser(
         sub,

@@ -85,24 +85,42 @@ class Recipe:
         return self.task.split("/")[-1].split("-")[0].lower()
 
 
-RECIPES: dict[str, Recipe] = {
-    r.short: r
-    for r in (
-        Recipe("wmplan/Reacher-v0", planning={"horizon": 3}),
-        Recipe("wmplan/TwoRoom-v0", reach=True),
-        # The state head makes the block's yaw part of the latent; replanning every env
-        # step closes the loop on near misses, and scoring each plan by its closest
-        # approach to the goal (success counts at any step) lets it pass through the
-        # goal pose instead of settling near it (ablations in models/README.md).
-        Recipe(
-            "wmplan/Push-v0",
-            train_steps=2000,
-            model={"state_aux": [0, 1, 2, 3, 4, 5]},
-            loss={"state_aux_pred_weight": 0.0},
-            planning={"replan_every": 1, "cost_mode": "min"},
-        ),  # fmt: skip
-    )
-}
+# The recipes' names, for the CLI's choices without building them: building a Recipe
+# checks its model, loss and planning settings, which imports torch.
+RECIPE_NAMES = ("reacher", "tworoom", "push")
+
+
+def _build_recipes() -> dict[str, Recipe]:
+    return {
+        r.short: r
+        for r in (
+            Recipe("wmplan/Reacher-v0", planning={"horizon": 3}),
+            Recipe("wmplan/TwoRoom-v0", reach=True),
+            # The state head makes the block's yaw part of the latent; replanning every env
+            # step closes the loop on near misses, and scoring each plan by its closest
+            # approach to the goal (success counts at any step) lets it pass through the
+            # goal pose instead of settling near it (ablations in models/README.md).
+            Recipe(
+                "wmplan/Push-v0",
+                train_steps=2000,
+                model={"state_aux": [0, 1, 2, 3, 4, 5]},
+                loss={"state_aux_pred_weight": 0.0},
+                planning={"replan_every": 1, "cost_mode": "min"},
+            ),  # fmt: skip
+        )
+    }
+
+
+def __getattr__(name: str) -> Any:
+    """``RECIPES`` (name -> Recipe) is built on first use (PEP 562), so that importing
+    this module for ``RECIPE_NAMES`` stays light."""
+    if name == "RECIPES":
+        recipes = _build_recipes()
+        if tuple(recipes) != RECIPE_NAMES:
+            raise RuntimeError(f"RECIPE_NAMES {RECIPE_NAMES} != recipes {tuple(recipes)}")
+        globals()["RECIPES"] = recipes
+        return recipes
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def stages(recipe: Recipe, out: Path, workers: int = 2) -> list[list[str]]:

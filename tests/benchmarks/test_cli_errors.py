@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -108,6 +110,21 @@ def test_suite_files_with_bad_yaml_name_file_and_line(wmplan_cli, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: x\ntasks: [wmplan/Reacher-v0\n")
     wmplan_cli.error(wmplan_cli("bench", "--suite", broken), "broken.yaml:", "not valid YAML")
+
+
+def test_help_and_version_do_not_import_torch():
+    """Every command's parser is built on each call, so one that imports the agents or
+    torch makes `wmplan --help`, `--version` and every usage error take seconds."""
+    code = (
+        "import sys\n"
+        "from wmplan.benchmarks.cli import build_parser\n"
+        "build_parser().format_help()\n"
+        "heavy = sorted(m for m in ('torch', 'wmplan.agents.factory', 'wmplan.planners')"
+        " if m in sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_help_shows_defaults_and_an_example_and_there_is_a_version(wmplan_cli):
